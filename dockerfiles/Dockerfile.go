@@ -1,0 +1,121 @@
+# Go services. Build context: the service folder (services/<name>), main package in ./cmd.
+# Stages: builder -> development | production-alpine | production (default, last: scratch).
+# Plain file on purpose: no "# syntax=" line, the engine's built-in frontend has every feature used here.
+
+ARG GO_IMAGE=golang:1.21-alpine
+ARG ALPINE_IMAGE=alpine:3.19
+
+# The builder runs on the build machine and cross-compiles for the target platform.
+FROM --platform=$BUILDPLATFORM ${GO_IMAGE} AS builder
+RUN set -eux; \
+    apk add --no-cache \
+        ca-certificates \
+        git; \
+    echo 'goapp:x:1001:1001:goapp:/nonexistent:/sbin/nologin' > /etc/passwd.app; \
+    echo 'goapp:x:1001:' > /etc/group.app
+WORKDIR /src
+ENV CGO_ENABLED=0
+# Modules before sources: a source edit does not re-download. The extra CA (secret "ca") is added to
+# Go's roots through SSL_CERT_DIR for this RUN only.
+COPY go.mod go.sum* ./
+RUN --mount=type=cache,id=gomod,target=/go/pkg/mod \
+    --mount=type=secret,id=ca,target=/run/ca/extra.pem \
+    SSL_CERT_DIR=/run/ca:/etc/ssl/certs go mod download
+COPY . .
+ARG TARGETOS
+ARG TARGETARCH
+ARG VERSION=dev
+ARG BUILD_DATE=unknown
+ARG GIT_COMMIT=unknown
+# UPX is opt-in: Trivy and syft cannot see the Go modules inside a packed binary.
+ARG UPX=false
+RUN --mount=type=cache,id=gomod,target=/go/pkg/mod \
+    --mount=type=cache,id=gobuild,target=/root/.cache/go-build \
+    set -eux; \
+    GOOS=$TARGETOS GOARCH=$TARGETARCH go build -trimpath \
+        -ldflags "-s -w -X main.Version=${VERSION} -X main.BuildDate=${BUILD_DATE} -X main.GitCommit=${GIT_COMMIT}" \
+        -o /out/app ./cmd; \
+    if [ "$UPX" = "true" ]; then apk add --no-cache upx; upx --best --lzma /out/app; fi; \
+    cp "$(go env GOROOT)/lib/time/zoneinfo.zip" /out/zoneinfo.zip
+
+# Debug image: full toolchain, Delve headless on 2345, binary with symbols and no optimisations.
+FROM ${GO_IMAGE} AS development
+ARG DELVE_VERSION=v1.22.1
+RUN --mount=type=cache,id=gomod,target=/go/pkg/mod \
+    --mount=type=secret,id=ca,target=/run/ca/extra.pem \
+    set -eux; \
+    apk add --no-cache \
+        ca-certificates \
+        git \
+        tzdata; \
+    SSL_CERT_DIR=/run/ca:/etc/ssl/certs GOBIN=/usr/local/bin go install github.com/go-delve/delve/cmd/dlv@${DELVE_VERSION}; \
+    addgroup -g 1001 -S goapp; \
+    adduser -S -D -H -u 1001 -G goapp -s /sbin/nologin goapp
+# Sources live in /app, the path a remote debugger maps (VS Code "remotePath": "/app").
+WORKDIR /app
+COPY go.mod go.sum* ./
+RUN --mount=type=cache,id=gomod,target=/go/pkg/mod go mod download
+COPY . .
+ARG VERSION=dev
+ARG BUILD_DATE=unknown
+ARG GIT_COMMIT=unknown
+RUN --mount=type=cache,id=gomod,target=/go/pkg/mod \
+    --mount=type=cache,id=gobuild,target=/root/.cache/go-build \
+    CGO_ENABLED=0 go build -gcflags="all=-N -l" \
+        -ldflags "-X main.Version=${VERSION} -X main.BuildDate=${BUILD_DATE} -X main.GitCommit=${GIT_COMMIT}" \
+        -o /usr/local/bin/app ./cmd
+ARG PORT=8080
+ARG HEALTH_PATH=/health
+ENV PORT=${PORT} HEALTH_PATH=${HEALTH_PATH} GOFLAGS=-buildvcs=false
+USER 1001:1001
+EXPOSE ${PORT} 2345
+HEALTHCHECK --interval=30s --timeout=10s --start-period=40s --retries=3 CMD ["/usr/local/bin/app", "-healthcheck"]
+CMD ["dlv", "exec", "/usr/local/bin/app", "--headless", "--listen=:2345", "--api-version=2", "--accept-multiclient", "--continue"]
+
+# Small image with a shell and curl, for debugging a production-like container.
+FROM ${ALPINE_IMAGE} AS production-alpine
+RUN set -eux; \
+    apk upgrade --no-cache; \
+    apk add --no-cache \
+        ca-certificates \
+        curl \
+        tzdata; \
+    addgroup -g 1001 -S goapp; \
+    adduser -S -D -H -u 1001 -G goapp -s /sbin/nologin goapp
+COPY --from=builder /out/app /app
+ARG PORT=8080
+ARG HEALTH_PATH=/health
+ARG VERSION=dev
+ARG BUILD_DATE=unknown
+ARG GIT_COMMIT=unknown
+ENV PORT=${PORT} HEALTH_PATH=${HEALTH_PATH}
+USER 1001:1001
+EXPOSE ${PORT}
+HEALTHCHECK --interval=30s --timeout=10s --start-period=40s --retries=3 CMD ["/app", "-healthcheck"]
+LABEL org.opencontainers.image.version=${VERSION} \
+      org.opencontainers.image.revision=${GIT_COMMIT} \
+      org.opencontainers.image.created=${BUILD_DATE} \
+      org.opencontainers.image.vendor="SOS App"
+ENTRYPOINT ["/app"]
+
+# Default: scratch. No shell and no curl, so the binary probes its own health endpoint.
+FROM scratch AS production
+COPY --from=builder /etc/ssl/certs/ca-certificates.crt /etc/ssl/certs/ca-certificates.crt
+COPY --from=builder /out/zoneinfo.zip /usr/share/zoneinfo.zip
+COPY --from=builder /etc/passwd.app /etc/passwd
+COPY --from=builder /etc/group.app /etc/group
+COPY --from=builder /out/app /app
+ARG PORT=8080
+ARG HEALTH_PATH=/health
+ARG VERSION=dev
+ARG BUILD_DATE=unknown
+ARG GIT_COMMIT=unknown
+ENV PORT=${PORT} HEALTH_PATH=${HEALTH_PATH} ZONEINFO=/usr/share/zoneinfo.zip
+USER 1001:1001
+EXPOSE ${PORT}
+HEALTHCHECK --interval=30s --timeout=10s --start-period=40s --retries=3 CMD ["/app", "-healthcheck"]
+LABEL org.opencontainers.image.version=${VERSION} \
+      org.opencontainers.image.revision=${GIT_COMMIT} \
+      org.opencontainers.image.created=${BUILD_DATE} \
+      org.opencontainers.image.vendor="SOS App"
+ENTRYPOINT ["/app"]

@@ -1,0 +1,168 @@
+"""`build`: pre-build checks, plan, run BuildKit through the docker CLI, inspect the result."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import sys
+import time
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from . import docker
+from .catalog import Catalog, Service
+from .errors import ServiceError
+from .plans import BuildOptions, BuildPlan, plan_build
+from .report import ImageReport, Reporter, human_size
+
+
+@dataclass(frozen=True)
+class BuildResult:
+    plan: BuildPlan
+    report: ImageReport | None
+    seconds: float
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            **self.plan.to_dict(),
+            "seconds": round(self.seconds, 2),
+            "report": self.report.to_dict() if self.report else None,
+            "next": next_steps(self.plan),
+        }
+
+
+def preflight(service: Service) -> list[str]:
+    """The seed's pre-build checks for one service folder. Returns facts worth printing."""
+    if service.language.name == "node":
+        return _node_checks(service.path)
+    return _go_checks(service.path)
+
+
+def _node_checks(path: Path) -> list[str]:
+    name = path.name
+    try:
+        manifest = json.loads((path / "package.json").read_text(encoding="utf-8"))
+    except json.JSONDecodeError as exc:
+        raise ServiceError(f"services/{name}/package.json is not valid JSON ({exc}): fix it") from None
+    if not (manifest.get("scripts") or {}).get("build"):
+        raise ServiceError(f"services/{name}/package.json has no \"build\" script: add one (e.g. \"build\": \"tsc\")")
+    if not (path / "package-lock.json").is_file():
+        raise ServiceError(f"services/{name} has no package-lock.json, which npm ci needs: run npm install there")
+    if not any((path / "src" / f"index.{ext}").is_file() for ext in ("ts", "js", "mts", "mjs")):
+        raise ServiceError(f"services/{name} has no entry point src/index.ts: add it")
+    deps = len(manifest.get("dependencies") or {})
+    return [f"package {manifest.get('name', name)}@{manifest.get('version', '?')}, {deps} runtime dependencies"]
+
+
+def _go_checks(path: Path) -> list[str]:
+    name = path.name
+    if not (path / "go.mod").is_file():
+        raise ServiceError(f"services/{name} has no go.mod: run 'go mod init github.com/sos-app/{name}' there")
+    if not (path / "cmd" / "main.go").is_file():
+        raise ServiceError(f"services/{name} has no cmd/main.go: the main package must live in cmd/")
+    gomod = (path / "go.mod").read_text(encoding="utf-8")
+    module = re.search(r"^module\s+(\S+)", gomod, re.M)
+    requires = _go_requires(gomod)
+    return [f"module {module.group(1) if module else '?'}, {requires} dependencies"]
+
+
+def _go_requires(gomod: str) -> int:
+    blocks = re.findall(r"^require\s*\((.*?)^\)", gomod, re.M | re.S)
+    count = sum(1 for block in blocks for line in block.splitlines() if line.strip() and not line.strip().startswith("//"))
+    return count + len(re.findall(r"^require\s+[^(\s]", gomod, re.M))
+
+
+def next_steps(plan: BuildPlan) -> list[str]:
+    service, image, port = plan.service, plan.image, plan.service.port
+    steps = [f"docker run --rm -p {port}:{port} {image}"]
+    if plan.target == "development":
+        debug = service.language.debug_port
+        steps = [f"docker run --rm -p {port}:{port} -p {debug}:{debug} {image}"]
+        if service.language.name == "go":
+            steps.append(f"dlv connect localhost:{debug}")
+    steps.append(f"invoke verify --service {service.name} --target {plan.target} --version {plan.version}")
+    if plan.target != "development":
+        steps.append(f"invoke push --service {service.name} --registry ghcr --version {plan.version}")
+    return steps
+
+
+def make_plan(
+    catalog: Catalog, service_name: str | None, options: BuildOptions, environ: Mapping[str, str] = os.environ
+) -> tuple[BuildPlan, list[str]]:
+    """Validate everything that needs no engine, then plan. Raises before anything is built."""
+    service = catalog.service(service_name)
+    service.check_target(options.target)
+    facts = preflight(service)
+    client = docker.find_build_client(environ)
+    plan = plan_build(catalog, service, options, docker.source_info(catalog.root, environ), client, environ)
+    return plan, facts
+
+
+def build(
+    catalog: Catalog,
+    service_name: str | None,
+    options: BuildOptions,
+    out: Reporter,
+    *,
+    dry_run: bool = False,
+    engine: docker.Engine | None = None,
+) -> BuildResult:
+    plan, facts = make_plan(catalog, service_name, options)
+    announce(plan, facts, out)
+    if dry_run:
+        out.info("Dry run: the command above was not run")
+        return BuildResult(plan, None, 0.0)
+    engine = engine or docker.Engine()
+    engine.ping()
+    out.success("Pre-build checks passed")
+    out.info("Building Docker image...")
+    started = time.perf_counter()
+    docker.run(plan.argv, env=dict(plan.env), stdout=sys.stderr if out.json_mode else None)
+    seconds = time.perf_counter() - started
+    data = engine.inspect_image(plan.image)
+    report = ImageReport.from_inspect(plan.image, data) if data else None
+    result = BuildResult(plan, report, seconds)
+    summarize(result, out)
+    return result
+
+
+def announce(plan: BuildPlan, facts: list[str], out: Reporter) -> None:
+    out.rule("SOS App - Docker Image Build")
+    out.fields(
+        [
+            ("Service", plan.service.name),
+            ("Language", plan.service.language.name),
+            ("Target", plan.target),
+            ("Version", plan.version),
+            ("Image", plan.image),
+        ]
+    )
+    out.info("=" * 67)
+    args = dict(plan.build_args)
+    out.fields([("Build Date", args["BUILD_DATE"]), ("Git Commit", args["GIT_COMMIT"])], level="BUILD")
+    for fact in facts:
+        out.line("BUILD", fact)
+    out.info("Command: " + plan.command_line())
+
+
+def summarize(result: BuildResult, out: Reporter) -> None:
+    report = result.report
+    if report is None:
+        out.warn(f"built, but {result.plan.image} is not in the engine (a remote builder without --load?)")
+        return
+    out.success(f"Docker image built successfully: {report.image} in {result.seconds:.1f}s")
+    out.success(f"Image Size: {human_size(report.size)}")
+    out.fields(
+        [
+            ("Layers", report.layers),
+            ("User", report.user),
+            ("Ports", ", ".join(report.ports) or "none"),
+            ("Healthcheck", report.health_text()),
+        ]
+    )
+    out.info("Next steps:")
+    for step in next_steps(result.plan):
+        out.info("  " + step)

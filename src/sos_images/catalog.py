@@ -1,0 +1,264 @@
+"""The catalog: languages, targets, services, registries and settings. One source of truth.
+
+Services are discovered from services/*/ (package.json means node, go.mod or cmd/*.go means go);
+[tool.sos-images] in pyproject.toml overrides per-service settings and adds registries.
+"""
+
+from __future__ import annotations
+
+import os
+import tomllib
+from dataclasses import dataclass, field
+from pathlib import Path
+from types import MappingProxyType
+from typing import Any
+
+from .errors import ServiceError, UsageError
+
+ROOT_ENV = "SOS_IMAGES_ROOT"
+
+
+@dataclass(frozen=True)
+class Language:
+    name: str
+    dockerfile: str
+    targets: tuple[str, ...]
+    default_port: int
+    base_args: tuple[str, ...]  # base-image build args its Dockerfile reads
+    debug_port: int
+
+    @property
+    def default_target(self) -> str:
+        return self.targets[0]
+
+
+LANGUAGES: MappingProxyType[str, Language] = MappingProxyType(
+    {
+        "node": Language("node", "Dockerfile.node", ("production", "development"), 3000, ("NODE_IMAGE",), 9229),
+        "go": Language(
+            "go",
+            "Dockerfile.go",
+            ("production", "production-alpine", "development"),
+            8080,
+            ("GO_IMAGE", "ALPINE_IMAGE"),
+            2345,
+        ),
+    }
+)
+
+
+@dataclass(frozen=True)
+class Registry:
+    """A registry profile. Credentials are named by environment variables, never stored."""
+
+    name: str
+    host: str
+    namespace: str
+    user_env: tuple[str, ...] = ()
+    password_env: tuple[str, ...] = ()
+    host_env: str | None = None  # when set, the host comes from this variable (private registries)
+    namespace_env: str | None = None
+
+    def resolved(self, environ: Any = os.environ) -> Registry:
+        host = environ.get(self.host_env, "") if self.host_env else self.host
+        namespace = (environ.get(self.namespace_env) if self.namespace_env else None) or self.namespace
+        return Registry(self.name, host, namespace, self.user_env, self.password_env)
+
+
+DEFAULT_REGISTRIES: MappingProxyType[str, Registry] = MappingProxyType(
+    {
+        "ghcr": Registry("ghcr", "ghcr.io", "sos-app", ("GITHUB_ACTOR", "GITHUB_USER"), ("GITHUB_TOKEN", "CR_PAT")),
+        "dockerhub": Registry(
+            "dockerhub", "docker.io", "sosapp", ("DOCKER_USER", "DOCKERHUB_USERNAME"),
+            ("DOCKER_PASSWORD", "DOCKERHUB_TOKEN"),
+        ),
+        "private": Registry(
+            "private", "", "sos-app", ("REGISTRY_USER",), ("REGISTRY_PASSWORD",),
+            host_env="REGISTRY_URL", namespace_env="REGISTRY_NAMESPACE",
+        ),
+    }
+)
+
+
+@dataclass(frozen=True)
+class Service:
+    name: str
+    language: Language
+    path: Path
+    port: int
+    health_path: str = "/health"
+    build_args: tuple[tuple[str, str], ...] = ()
+    budget_mb: int | None = None
+
+    @property
+    def targets(self) -> tuple[str, ...]:
+        return self.language.targets
+
+    def check_target(self, target: str | None) -> str:
+        target = target or self.language.default_target
+        if target not in self.targets:
+            raise UsageError(
+                f"{self.name} is a {self.language.name} service and has no target {target!r}; "
+                f"valid targets: {', '.join(self.targets)}"
+            )
+        return target
+
+
+@dataclass(frozen=True)
+class Catalog:
+    root: Path
+    services: MappingProxyType[str, Service]
+    registries: MappingProxyType[str, Registry]
+    default_registry: str
+    base_images: MappingProxyType[str, str]
+    budgets_mb: MappingProxyType[str, int]
+    source_url: str
+    problems: MappingProxyType[str, str] = field(default_factory=lambda: MappingProxyType({}))
+    settings: MappingProxyType[str, Any] = field(default_factory=lambda: MappingProxyType({}))
+
+    @property
+    def dockerfiles(self) -> Path:
+        return self.root / "dockerfiles"
+
+    def service(self, name: str | None) -> Service:
+        if not name:
+            raise UsageError(f"no service given: pass --service NAME ({self._known()})")
+        if name in self.problems:
+            raise ServiceError(self.problems[name])
+        if name not in self.services:
+            raise UsageError(f"unknown service {name!r}; {self._known()}")
+        return self.services[name]
+
+    def registry(self, name: str | None = None) -> Registry:
+        name = name or self.default_registry
+        if name not in self.registries:
+            raise UsageError(f"unknown registry {name!r}; known registries: {', '.join(sorted(self.registries))}")
+        return self.registries[name]
+
+    def matrix(self, language: str | None = None, target: str | None = None) -> list[tuple[Service, str]]:
+        """Every (service, target) pair the languages allow, optionally filtered."""
+        return [
+            (svc, t)
+            for svc in self.services.values()
+            for t in svc.targets
+            if (language is None or svc.language.name == language) and (target is None or t == target)
+        ]
+
+    def _known(self) -> str:
+        return "known services: " + (", ".join(self.services) or "none (add a folder under services/)")
+
+
+def find_root(start: Path | None = None) -> Path:
+    """The repository root: $SOS_IMAGES_ROOT, or the nearest folder up from cwd with our pyproject section."""
+    if os.environ.get(ROOT_ENV):
+        return Path(os.environ[ROOT_ENV]).resolve()
+    here = (start or Path.cwd()).resolve()
+    for folder in (here, *here.parents):
+        pyproject = folder / "pyproject.toml"
+        if pyproject.is_file() and "[tool.sos-images" in pyproject.read_text(encoding="utf-8"):
+            return folder
+    raise UsageError(f"no pyproject.toml with [tool.sos-images] above {here}: run from the repository or set {ROOT_ENV}")
+
+
+def load_catalog(root: Path | None = None) -> Catalog:
+    root = (root or find_root()).resolve()
+    settings = _read_settings(root / "pyproject.toml")
+    overrides = settings.get("services", {})
+    services, problems = _discover_services(root / "services", overrides)
+    return Catalog(
+        root=root,
+        services=MappingProxyType(services),
+        registries=MappingProxyType(_registries(settings.get("registries", {}))),
+        default_registry=settings.get("registry", "ghcr"),
+        base_images=MappingProxyType(
+            {"NODE_IMAGE": "node:20-alpine", "GO_IMAGE": "golang:1.21-alpine", "ALPINE_IMAGE": "alpine:3.19"}
+            | settings.get("base-images", {})
+        ),
+        budgets_mb=MappingProxyType({"node": 200, "go": 20} | settings.get("budgets", {})),
+        source_url=settings.get("source", ""),
+        problems=MappingProxyType(problems),
+        settings=MappingProxyType(settings),
+    )
+
+
+def _read_settings(pyproject: Path) -> dict[str, Any]:
+    try:
+        data = tomllib.loads(pyproject.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        return {}
+    except tomllib.TOMLDecodeError as exc:
+        raise UsageError(f"{pyproject}: invalid TOML ({exc}); fix the file") from None
+    return data.get("tool", {}).get("sos-images", {})
+
+
+def detect_language(folder: Path) -> Language | None:
+    if (folder / "package.json").is_file():
+        return LANGUAGES["node"]
+    if (folder / "go.mod").is_file() or any((folder / "cmd").glob("*.go")):
+        return LANGUAGES["go"]
+    return None
+
+
+def _discover_services(
+    services_dir: Path, overrides: dict[str, dict[str, Any]]
+) -> tuple[dict[str, Service], dict[str, str]]:
+    services: dict[str, Service] = {}
+    problems: dict[str, str] = {}
+    if not services_dir.is_dir():
+        return services, problems
+    base = services_dir.resolve()
+    for entry in sorted(services_dir.iterdir()):
+        if entry.name.startswith(".") or not entry.is_dir():
+            continue
+        real = entry.resolve()
+        if entry.is_symlink() and not real.is_relative_to(base):
+            problems[entry.name] = (
+                f"services/{entry.name} is a symlink to {real}, outside services/: "
+                "move the service into services/ instead of linking to it"
+            )
+            continue
+        language = detect_language(real)
+        if language is None:
+            problems[entry.name] = (
+                f"services/{entry.name} has neither package.json (node) nor go.mod (go): "
+                "add one to make it a service"
+            )
+            continue
+        services[entry.name] = _service(entry.name, language, real, overrides.get(entry.name, {}))
+    unknown = sorted(set(overrides) - set(services) - set(problems))
+    if unknown:
+        raise UsageError(
+            f"[tool.sos-images.services] names {', '.join(unknown)}, not found under services/: remove or rename it"
+        )
+    return services, problems
+
+
+def _service(name: str, language: Language, path: Path, override: dict[str, Any]) -> Service:
+    health_path = str(override.get("health-path", "/health"))
+    if not health_path.startswith("/"):
+        raise UsageError(f"[tool.sos-images.services.{name}] health-path must start with '/': got {health_path!r}")
+    return Service(
+        name=name,
+        language=language,
+        path=path,
+        port=int(override.get("port", language.default_port)),
+        health_path=health_path,
+        build_args=tuple(sorted((str(k), str(v)) for k, v in override.get("build-args", {}).items())),
+        budget_mb=override.get("budget-mb"),
+    )
+
+
+def _registries(declared: dict[str, dict[str, Any]]) -> dict[str, Registry]:
+    registries = dict(DEFAULT_REGISTRIES)
+    for name, fields in declared.items():
+        base = registries.get(name, Registry(name, "", "sos-app"))
+        registries[name] = Registry(
+            name=name,
+            host=str(fields.get("host", base.host)),
+            namespace=str(fields.get("namespace", base.namespace)),
+            user_env=tuple(fields.get("user-env", base.user_env)),
+            password_env=tuple(fields.get("password-env", base.password_env)),
+            host_env=fields.get("host-env", base.host_env),
+            namespace_env=fields.get("namespace-env", base.namespace_env),
+        )
+    return registries

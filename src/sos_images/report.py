@@ -1,0 +1,122 @@
+"""What happened, for people (coloured levels like the seed's scripts) and for CI (--json)."""
+
+from __future__ import annotations
+
+import json
+import sys
+from collections.abc import Iterable, Sequence
+from dataclasses import asdict, dataclass
+from typing import IO, Any
+
+LEVEL_STYLES = {"INFO": "blue", "BUILD": "magenta", "SUCCESS": "green", "WARNING": "yellow", "ERROR": "red"}
+RULE = "=" * 67
+
+
+class Reporter:
+    """Levelled lines. With json=True everything human goes to stderr and stdout holds only the JSON."""
+
+    def __init__(self, json_mode: bool = False, stream: IO[str] | None = None) -> None:
+        self.json_mode = json_mode
+        self.stream = stream or (sys.stderr if json_mode else sys.stdout)
+        self._console: Any = None
+
+    @property
+    def console(self) -> Any:
+        if self._console is None:
+            from rich.console import Console  # lazy: rich costs import time
+
+            self._console = Console(file=self.stream, highlight=False, soft_wrap=True)
+        return self._console
+
+    def line(self, level: str, text: str) -> None:
+        style = LEVEL_STYLES.get(level, "white")
+        self.console.print(f"[{style}]\\[{level}][/{style}] {_escape(text)}")
+
+    def info(self, text: str) -> None:
+        self.line("INFO", text)
+
+    def success(self, text: str) -> None:
+        self.line("SUCCESS", text)
+
+    def warn(self, text: str) -> None:
+        self.line("WARNING", text)
+
+    def error(self, text: str) -> None:
+        self.line("ERROR", text)
+
+    def rule(self, title: str | None = None) -> None:
+        self.info(RULE)
+        if title:
+            self.info(title)
+            self.info(RULE)
+
+    def fields(self, pairs: Iterable[tuple[str, Any]], level: str = "INFO") -> None:
+        for key, value in pairs:
+            self.line(level, f"{key + ':':<14}{value}")
+
+    def table(self, title: str, columns: Sequence[str], rows: Iterable[Sequence[Any]]) -> None:
+        from rich.table import Table
+
+        table = Table(title=title, title_justify="left")
+        for column in columns:
+            table.add_column(column)
+        for row in rows:
+            table.add_row(*(_escape(str(cell)) for cell in row))
+        self.console.print(table)
+
+    def emit_json(self, payload: Any) -> None:
+        print(json.dumps(payload, indent=2, sort_keys=False, default=str), file=sys.stdout, flush=True)
+
+
+def _escape(text: str) -> str:
+    from rich.markup import escape
+
+    return escape(text)
+
+
+def human_size(size: int) -> str:
+    for unit, factor in (("GB", 1e9), ("MB", 1e6), ("kB", 1e3)):
+        if size >= factor:
+            return f"{size / factor:.1f}{unit}"
+    return f"{size}B"
+
+
+@dataclass(frozen=True)
+class ImageReport:
+    image: str
+    id: str
+    size: int
+    layers: int
+    user: str
+    ports: tuple[str, ...]
+    healthcheck: tuple[str, ...]
+    labels: dict[str, str]
+    entrypoint: tuple[str, ...]
+    cmd: tuple[str, ...]
+
+    @classmethod
+    def from_inspect(cls, image: str, data: dict[str, Any]) -> ImageReport:
+        config = data.get("Config") or {}
+        return cls(
+            image=image,
+            id=data.get("Id", ""),
+            size=int(data.get("Size", 0)),
+            layers=len((data.get("RootFS") or {}).get("Layers") or []),
+            user=config.get("User") or "root",
+            ports=tuple(sorted(config.get("ExposedPorts") or {})),
+            healthcheck=tuple((config.get("Healthcheck") or {}).get("Test") or ()),
+            labels=dict(config.get("Labels") or {}),
+            entrypoint=tuple(config.get("Entrypoint") or ()),
+            cmd=tuple(config.get("Cmd") or ()),
+        )
+
+    def to_dict(self) -> dict[str, Any]:
+        data = asdict(self)
+        data["size_human"] = human_size(self.size)
+        return data
+
+    def health_text(self) -> str:
+        test = list(self.healthcheck)
+        if not test or test == ["NONE"]:
+            return "none"
+        return " ".join(test[1:]) if test[0] in ("CMD", "CMD-SHELL") else " ".join(test)
