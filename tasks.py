@@ -102,4 +102,81 @@ def build(
         out.emit_json(result.to_dict())
 
 
-ns = Collection(services, build)
+@task(help={"registry": "registry profile: ghcr, dockerhub, private or one from pyproject.toml"})
+@edge
+def login(c: Context, registry: str = "") -> None:
+    """Log in to a registry with credentials from the environment (password via stdin)."""
+    from sos_images.registry import login as do_login
+
+    do_login(_catalog(), registry or None, Reporter())
+
+
+PUSH_HELP = {
+    "service": "service to push (built first with 'invoke build')",
+    "registry": "registry profile: ghcr, dockerhub, private or one from pyproject.toml",
+    "version": "version that was built, e.g. v1.2.3 (default: latest)",
+    "target": "build target that was built (default: production)",
+    "semver": "require a semantic version and push MAJOR.MINOR.PATCH, MAJOR.MINOR, MAJOR too",
+    "sha": "also push sha-<short commit>",
+    "latest": "push 'latest' for a release of the default target (--no-latest to skip)",
+    "dry-run": "print the references that would be pushed, push nothing",
+    "json": "print the pushed references and digests as JSON",
+}
+
+
+@task(help=PUSH_HELP)
+@edge
+def push(
+    c: Context,
+    service: str = "",
+    registry: str = "",
+    version: str = "latest",
+    target: str = "",
+    semver: bool = False,
+    sha: bool = False,
+    latest: bool = True,
+    dry_run: bool = False,
+    json: bool = False,
+) -> None:
+    """Tag a built image with the release tag policy and push every tag."""
+    from sos_images.commands import push_service
+
+    push_service(
+        _catalog(), service, registry, version, target, Reporter(json),
+        semver=semver, sha=sha, latest=None if latest else False, dry_run=dry_run,
+    )
+
+
+@task(
+    help={k: v for k, v in PUSH_HELP.items() if k != "dry-run"} | {"build-arg": "extra build argument NAME=VALUE (repeatable)", "no-cache": "build without cache"},
+    iterable=["build_arg"],
+)
+@edge
+def publish(
+    c: Context,
+    service: str = "",
+    registry: str = "",
+    version: str = "latest",
+    target: str = "",
+    build_arg: list[str] | None = None,
+    no_cache: bool = False,
+    semver: bool = False,
+    sha: bool = False,
+    latest: bool = True,
+    json: bool = False,
+) -> None:
+    """Build then push one service, stopping at the first failure."""
+    from sos_images.build import build as run_build
+    from sos_images.commands import push_service
+    from sos_images.plans import BuildOptions
+
+    catalog, out = _catalog(), Reporter(json)
+    options = BuildOptions(
+        version=version, target=target or None, build_args=tuple(build_arg or ()), no_cache=no_cache,
+        ca_bundle=os.environ.get("SOS_CA_BUNDLE") or None,
+    )
+    run_build(catalog, service, options, out)
+    push_service(catalog, service, registry, version, target, out, semver=semver, sha=sha, latest=None if latest else False)
+
+
+ns = Collection(services, build, login, push, publish)

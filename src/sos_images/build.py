@@ -113,7 +113,8 @@ def build(
     plan, facts = make_plan(catalog, service_name, options)
     announce(plan, facts, out)
     if dry_run:
-        out.info("Dry run: the command above was not run")
+        out.info("Dry run: nothing built. The command:")
+        print(plan.command_line(), file=out.stream, flush=True)
         return BuildResult(plan, None, 0.0)
     engine = engine or docker.Engine()
     engine.ping()
@@ -145,7 +146,6 @@ def announce(plan: BuildPlan, facts: list[str], out: Reporter) -> None:
     out.fields([("Build Date", args["BUILD_DATE"]), ("Git Commit", args["GIT_COMMIT"])], level="BUILD")
     for fact in facts:
         out.line("BUILD", fact)
-    out.info("Command: " + plan.command_line())
 
 
 def summarize(result: BuildResult, out: Reporter) -> None:

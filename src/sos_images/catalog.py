@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import os
 import tomllib
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from types import MappingProxyType
 from typing import Any
@@ -62,7 +62,7 @@ class Registry:
     def resolved(self, environ: Any = os.environ) -> Registry:
         host = environ.get(self.host_env, "") if self.host_env else self.host
         namespace = (environ.get(self.namespace_env) if self.namespace_env else None) or self.namespace
-        return Registry(self.name, host, namespace, self.user_env, self.password_env)
+        return replace(self, host=host, namespace=namespace)
 
 
 DEFAULT_REGISTRIES: MappingProxyType[str, Registry] = MappingProxyType(

@@ -89,7 +89,9 @@ def _last_line(text: str | None) -> str:
 
 
 def find_build_client(
-    environ: Mapping[str, str] = os.environ, plugin_dirs: Sequence[str] = PLUGIN_DIRS
+    environ: Mapping[str, str] = os.environ,
+    plugin_dirs: Sequence[str] = PLUGIN_DIRS,
+    fallbacks: Sequence[str] = ("/usr/bin/docker",),
 ) -> BuildClient:
     """Prefer `docker buildx build`; else a pre-23 docker CLI, whose `docker build` has BuildKit built in."""
     docker = shutil.which("docker", path=environ.get("PATH"))
@@ -99,7 +101,7 @@ def find_build_client(
     for folder in (f"{config}/cli-plugins", *plugin_dirs):
         if os.access(f"{folder}/docker-buildx", os.X_OK):
             return BuildClient("buildx", "docker")
-    for candidate in dict.fromkeys((docker, "/usr/bin/docker")):
+    for candidate in dict.fromkeys((docker, *fallbacks)):
         if os.access(candidate, os.X_OK) and _client_major(candidate) < 23:
             return BuildClient("classic", candidate)
     raise EnvironmentProblem(
@@ -177,3 +179,39 @@ class Engine:
 
     def history(self, ref: str) -> list[dict[str, Any]]:
         return self.client.api.history(ref)
+
+    def remove_tag(self, ref: str) -> None:
+        import docker
+
+        try:
+            self.client.api.remove_image(ref, noprune=True)
+        except docker.errors.DockerException:
+            pass
+
+    def push(self, repository: str, tag: str, on_status: Any) -> str:
+        """Push one tag. Errors reported inside the stream (they raise nothing) become CommandFailed."""
+        import docker
+
+        digest = ""
+        try:
+            for chunk in self.client.api.push(repository, tag=tag, stream=True, decode=True):
+                if chunk.get("error"):
+                    raise CommandFailed(_push_error(repository, tag, chunk["error"]))
+                digest = (chunk.get("aux") or {}).get("Digest", digest)
+                on_status(chunk)
+        except docker.errors.APIError as exc:
+            raise CommandFailed(_push_error(repository, tag, exc.explanation or str(exc))) from None
+        if not digest:
+            raise CommandFailed(f"push of {repository}:{tag} ended without a digest: check the registry")
+        return digest
+
+
+def _push_error(repository: str, tag: str, error: str) -> str:
+    host = repository.split("/", 1)[0]
+    hint = "check the registry and try again"
+    lowered = error.lower()
+    if "no basic auth credentials" in lowered or "unauthorized" in lowered or "authentication required" in lowered:
+        hint = f"log in first: invoke login (docker login {host})"
+    elif "connection refused" in lowered or "no such host" in lowered or "timeout" in lowered:
+        hint = f"the registry {host} is not reachable: is it running?"
+    return f"push of {repository}:{tag} failed: {error.strip()}; {hint}"

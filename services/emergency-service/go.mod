@@ -1,0 +1,3 @@
+module github.com/sos-app/emergency-service
+
+go 1.21

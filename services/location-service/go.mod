@@ -1,0 +1,3 @@
+module github.com/sos-app/location-service
+
+go 1.21

@@ -1,0 +1,136 @@
+"""Registries: log in through the docker CLI (password on stdin), tag and push through the SDK's stream."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from . import docker
+from .catalog import Catalog, Registry
+from .errors import CommandFailed, UsageError
+from .plans import check_registry_host, check_version, image_tag, repository
+from .report import Reporter
+from .tags import TagPolicy, release_tags
+
+
+def _first(environ: Mapping[str, str], names: tuple[str, ...]) -> str:
+    return next((environ[n] for n in names if environ.get(n)), "")
+
+
+def credentials(registry: Registry, environ: Mapping[str, str] = os.environ) -> tuple[str, str]:
+    user, password = _first(environ, registry.user_env), _first(environ, registry.password_env)
+    missing = [" or ".join(names) for names, value in ((registry.user_env, user), (registry.password_env, password))
+               if not value]
+    if missing:
+        raise UsageError(f"registry {registry.name!r} needs credentials: set {' and '.join(missing)}")
+    return user, password
+
+
+def resolve(catalog: Catalog, name: str | None, environ: Mapping[str, str] = os.environ) -> Registry:
+    return check_registry_host(catalog.registry(name).resolved(environ))
+
+
+def login(catalog: Catalog, name: str | None, out: Reporter, environ: Mapping[str, str] = os.environ) -> Registry:
+    """docker login --password-stdin: the credentials land where buildx, docker and scanners find them."""
+    registry = resolve(catalog, name, environ)
+    user, password = credentials(registry, environ)
+    argv = ["docker", "login", "--username", user, "--password-stdin", registry.host]
+    proc = docker.run(argv, input_text=password, capture=True, check=False)
+    if proc.returncode != 0:
+        reason = _scrub(_last_line(proc.stderr), password) or f"exit {proc.returncode}"
+        raise CommandFailed(
+            f"login to {registry.host} as {user} failed: {reason}; check {' or '.join(registry.password_env)}",
+            proc.returncode,
+        )
+    out.success(f"Logged in to {registry.host} as {user}")
+    return registry
+
+
+def _scrub(text: str, secret: str) -> str:
+    return text.replace(secret, "***") if secret else text
+
+
+def _last_line(text: str | None) -> str:
+    lines = [line.strip() for line in (text or "").splitlines() if line.strip() and "WARNING" not in line]
+    return lines[-1] if lines else ""
+
+
+@dataclass(frozen=True)
+class PushPlan:
+    service: str
+    target: str
+    version: str
+    source_image: str
+    repository: str
+    tags: tuple[str, ...]
+    registry: str
+
+    @property
+    def refs(self) -> list[str]:
+        return [f"{self.repository}:{tag}" for tag in self.tags]
+
+
+def plan_push(
+    catalog: Catalog,
+    service_name: str | None,
+    registry_name: str | None,
+    version: str,
+    target: str | None,
+    policy: TagPolicy,
+    commit: str,
+    environ: Mapping[str, str] = os.environ,
+) -> PushPlan:
+    service = catalog.service(service_name)
+    target = service.check_target(target)
+    version = check_version(version)
+    registry = resolve(catalog, registry_name, environ)
+    local = catalog.registry().resolved(environ)
+    source = f"{repository(local, service)}:{image_tag(version, target, service)}"
+    tags = release_tags(version, target, service.language.default_target, commit, policy)
+    return PushPlan(service.name, target, version, source, repository(registry, service), tuple(tags), registry.name)
+
+
+@dataclass(frozen=True)
+class Pushed:
+    ref: str
+    digest: str
+
+
+def push(plan: PushPlan, engine: docker.Engine, out: Reporter) -> list[Pushed]:
+    """Tag and push every ref of the plan. On failure, the local tags this call created are removed."""
+    if engine.inspect_image(plan.source_image) is None:
+        suffix = "" if plan.target == "production" else f" --target {plan.target}"
+        raise UsageError(
+            f"{plan.source_image} is not built: run 'invoke build --service {plan.service}{suffix} "
+            f"--version {plan.version}' first"
+        )
+    created = [ref for ref in plan.refs if engine.inspect_image(ref) is None]
+    try:
+        for tag in plan.tags:
+            engine.client.api.tag(plan.source_image, plan.repository, tag)
+        pushed = [_push_one(engine, plan, tag, out) for tag in plan.tags]
+    except BaseException:
+        for ref in created:
+            engine.remove_tag(ref)
+        raise
+    for item in pushed:
+        out.success(f"Pushed {item.ref}@{item.digest}")
+    return pushed
+
+
+def _push_one(engine: docker.Engine, plan: PushPlan, tag: str, out: Reporter) -> Pushed:
+    ref = f"{plan.repository}:{tag}"
+    out.line("PUSH", ref)
+    digest = engine.push(plan.repository, tag, _progress(out))
+    return Pushed(ref, digest)
+
+
+def _progress(out: Reporter) -> Callable[[dict[str, Any]], None]:
+    def show(chunk: dict[str, Any]) -> None:
+        status = chunk.get("status", "")
+        if chunk.get("id") and status in ("Pushed", "Layer already exists") or status.startswith("Mounted from"):
+            out.line("PUSH", f"  {chunk['id']}: {status}")
+
+    return show

@@ -1,0 +1,41 @@
+"""Shared fixtures. Tests marked `docker` need a real engine; in CI (CI=true) a missing engine is a failure."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+def make_node_service(root: Path, name: str, build_script: bool = True) -> Path:
+    folder = root / "services" / name
+    (folder / "src").mkdir(parents=True)
+    scripts = {"build": "tsc"} if build_script else {}
+    (folder / "package.json").write_text(json.dumps({"name": name, "version": "1.0.0", "scripts": scripts}))
+    (folder / "package-lock.json").write_text("{}")
+    (folder / "src" / "index.ts").write_text("console.log('hi')\n")
+    return folder
+
+
+def make_go_service(root: Path, name: str, gomod: bool = True, main: bool = True) -> Path:
+    folder = root / "services" / name
+    (folder / "cmd").mkdir(parents=True)
+    if gomod:
+        (folder / "go.mod").write_text(f"module github.com/sos-app/{name}\n\ngo 1.21\n")
+    if main:
+        (folder / "cmd" / "main.go").write_text("package main\n\nfunc main() {}\n")
+    return folder
+
+
+@pytest.fixture
+def fake_repo(tmp_path: Path) -> Path:
+    """A minimal repository: pyproject section, dockerfiles, one node and one go service."""
+    (tmp_path / "pyproject.toml").write_text('[tool.sos-images]\nsource = "https://example.test/sos"\n')
+    shutil.copytree(REPO / "dockerfiles", tmp_path / "dockerfiles", symlinks=True)
+    make_node_service(tmp_path, "auth-service")
+    make_go_service(tmp_path, "device-service")
+    return tmp_path

@@ -1,0 +1,128 @@
+"""invoke build against the real engine: every target of one Node and one Go service."""
+
+from __future__ import annotations
+
+import io
+import json
+import tarfile
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.integration.conftest import FAST_HEALTH, copy_repo, free_port, invoke, process_uid, running, wait_health
+
+NODE, GO = "auth-service", "device-service"
+CASES = [(NODE, "production"), (NODE, "development"), (GO, "production"), (GO, "production-alpine"), (GO, "development")]
+
+
+def http_json(port: int, path: str = "/health", timeout: float = 20) -> dict[str, Any]:
+    import time
+    import urllib.request
+
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            with urllib.request.urlopen(f"http://127.0.0.1:{port}{path}", timeout=3) as resp:
+                assert resp.status == 200
+                return json.loads(resp.read())
+        except OSError:
+            if time.monotonic() > deadline:
+                raise
+            time.sleep(0.3)
+
+
+@pytest.mark.parametrize(("service", "target"), CASES)
+def test_every_target_builds_and_reports_itself(built, client, service: str, target: str) -> None:
+    b = built(service, target)
+    image = client.images.get(b.image)
+    assert "Docker image built successfully" in b.result.stdout
+    assert "Image Size:" in b.result.stdout
+    assert image.labels["org.opencontainers.image.version"] == b.version
+    assert image.labels["org.opencontainers.image.title"] == service
+
+
+@pytest.mark.parametrize(("service", "target"), CASES)
+def test_every_target_runs_as_non_root_and_answers_health(built, client, service: str, target: str) -> None:
+    b = built(service, target)
+    port = free_port()
+    internal = 3000 if service == NODE else 8080
+    with running(client, b.image, ports={f"{internal}/tcp": ("127.0.0.1", port)}, healthcheck=FAST_HEALTH) as c:
+        body = http_json(port)
+        assert body["status"] == "healthy"
+        assert process_uid(c) != 0
+        if target != "development":
+            assert process_uid(c) == 1001
+        assert wait_health(c) == "healthy", c.logs()[-2000:]
+
+
+@pytest.mark.parametrize("target", ["production", "production-alpine", "development"])
+def test_go_binary_prints_the_version_given_to_the_build(built, client, target: str) -> None:
+    b = built(GO, target)
+    binary = "/usr/local/bin/app" if target == "development" else "/app"
+    out = client.containers.run(b.image, entrypoint=[binary], command=["--version"], remove=True).decode()
+    assert f"Version:    {b.version}" in out
+    assert "Build Date: " in out and "Git Commit: " in out
+
+
+def image_files(client: Any, image: str) -> set[str]:
+    container = client.containers.create(image)
+    try:
+        stream = io.BytesIO(b"".join(container.export()))
+    finally:
+        container.remove(force=True)
+    with tarfile.open(fileobj=stream) as tar:
+        return {member.name.lstrip("./") for member in tar.getmembers()}
+
+
+def test_go_production_image_has_no_shell_only_the_binary_and_runtime_files(built, client) -> None:
+    files = image_files(client, built(GO, "production").image)
+    assert "bin/sh" not in files and "bin/busybox" not in files
+    assert {"app", "etc/passwd", "etc/group", "etc/ssl/certs/ca-certificates.crt"} <= files
+
+
+def test_node_production_image_holds_no_dev_dependency(built, client) -> None:
+    image = built(NODE, "production").image
+    out = client.containers.run(image, entrypoint=["sh", "-c"], command=["ls node_modules; ls -a"], remove=True).decode()
+    assert "typescript" not in out and "tsx" not in out and "@types" not in out
+    assert "src" not in out.split()  # built output only
+    dev = client.containers.run(built(NODE, "development").image, entrypoint=["ls"], command=["node_modules"], remove=True)
+    assert b"typescript" in dev  # the check above can fail
+
+
+def test_env_files_and_keys_never_reach_the_image(client, tmp_path: Path) -> None:
+    repo = copy_repo(tmp_path, (NODE,))
+    folder = repo / "services" / NODE
+    (folder / ".env").write_text("DATABASE_URL=postgres://secret\n")
+    (folder / "server.pem").write_text("-----BEGIN PRIVATE KEY-----\n")
+    (folder / "src" / "marker.txt").write_text("context reached\n")
+    tag = "ghcr.io/sos-app/auth-service:leak-check-development"
+    result = invoke("build", "--service", NODE, "--target", "development", "--version", "leak-check",
+                    env={"SOS_IMAGES_ROOT": str(repo)})
+    assert result.returncode == 0, result.stderr[-3000:]
+    try:
+        files = image_files(client, tag)
+        assert "app/src/marker.txt" in files
+        assert "app/.env" not in files and "app/server.pem" not in files
+    finally:
+        client.images.remove(tag)
+
+
+def test_dry_run_prints_the_command_and_builds_nothing(client) -> None:
+    result = invoke("build", "--service", GO, "--version", "dry-run-only", "--dry-run")
+    assert result.returncode == 0, result.stderr
+    assert "docker buildx build" in result.stdout or "docker build" in result.stdout
+    with pytest.raises(Exception, match="No such image|not found"):
+        client.images.get("ghcr.io/sos-app/device-service:dry-run-only")
+
+
+def test_json_report_describes_the_image(built, client) -> None:
+    result = invoke("build", "--service", GO, "--version", built(GO).version, "--json")
+    assert result.returncode == 0, result.stderr[-2000:]
+    report = json.loads(result.stdout)
+    assert report["image"] == built(GO).image
+    assert report["report"]["user"] == "1001:1001"
+    assert report["report"]["ports"] == ["8080/tcp"]
+    assert report["report"]["healthcheck"] == ["CMD", "/app", "-healthcheck"]
+    assert report["report"]["size"] > 0 and report["report"]["layers"] >= 4
+    assert any(step.startswith("invoke verify") for step in report["next"])

@@ -1,0 +1,186 @@
+"""invoke login / push / publish against a real registry with real authentication."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import REPO
+from tests.integration.conftest import invoke
+from tests.integration.registry import PASSWORD, env_without_credentials, local_registry
+
+SERVICE = "device-service"
+
+
+@pytest.fixture(scope="module", params=["http", "tls"])
+def registry(request, client, tmp_path_factory):
+    with local_registry(tmp_path_factory.mktemp(f"registry-{request.param}"), tls=request.param == "tls") as reg:
+        yield reg
+
+
+@pytest.fixture(scope="module")
+def release(built, client):
+    """The device-service production image, tagged as the version the push tests release."""
+    b = built(SERVICE)
+    refs = []
+    for version in ("v1.2.3", "v1.3.0-rc.1"):
+        ref = f"ghcr.io/sos-app/{SERVICE}:{version}"
+        client.images.get(b.image).tag(ref)
+        refs.append(ref)
+    yield b
+    for ref in refs:
+        with contextlib.suppress(Exception):
+            client.images.remove(ref)
+
+
+def login(reg, **extra):
+    return invoke("login", "--registry", "private", env={**reg.env, **extra})
+
+
+def test_login_succeeds_and_persists_in_docker_config(registry) -> None:
+    result = login(registry)
+    assert result.returncode == 0, result.stderr
+    assert f"Logged in to {registry.host}" in result.stdout
+    config = Path(registry.env["DOCKER_CONFIG"], "config.json").read_text()
+    assert registry.host in config and PASSWORD not in config  # stored as base64 auth, not in clear
+
+
+def test_wrong_password_fails_clearly(registry) -> None:
+    result = login(registry, REGISTRY_PASSWORD="wrong-password")
+    assert result.returncode != 0
+    assert "login to" in result.stderr and "failed" in result.stderr and "REGISTRY_PASSWORD" in result.stderr
+    assert "wrong-password" not in result.stderr + result.stdout
+    assert "Traceback" not in result.stderr
+
+
+def test_missing_variable_is_named(registry) -> None:
+    env = env_without_credentials(registry)
+    result = subprocess.run([sys.executable, "-m", "invoke", "login", "--registry", "private"],
+                            cwd=REPO, env=env, capture_output=True, text=True)
+    assert result.returncode == 2
+    assert "REGISTRY_USER" in result.stderr and "REGISTRY_PASSWORD" in result.stderr
+
+
+def test_push_leaves_every_policy_tag_with_the_printed_digest(registry, release, client) -> None:
+    assert login(registry).returncode == 0
+    result = invoke("push", "--service", SERVICE, "--registry", "private", "--version", "v1.2.3", env=registry.env)
+    assert result.returncode == 0, result.stdout[-2000:] + result.stderr[-2000:]
+    repo = f"sos-app/{SERVICE}"
+    assert registry.tags(repo) == sorted(["v1.2.3", "1.2.3", "1.2", "1", "latest"])
+    printed = [line.split("@")[1] for line in result.stdout.splitlines() if line.startswith("[SUCCESS] Pushed")]
+    assert len(printed) == 5 and len(set(printed)) == 1
+    assert printed[0] == registry.digest(f"{repo}:v1.2.3")
+
+
+def test_push_then_pull_round_trips(registry, release, client) -> None:
+    assert login(registry).returncode == 0
+    assert invoke("push", "--service", SERVICE, "--registry", "private", "--version", "v1.2.3",
+                  env=registry.env).returncode == 0
+    ref = f"{registry.host}/sos-app/{SERVICE}:1.2"
+    client.images.remove(ref, force=True)
+    env = {**os.environ, "DOCKER_CONFIG": registry.env["DOCKER_CONFIG"]}
+    subprocess.run(["docker", "pull", "-q", ref], env=env, check=True, capture_output=True)
+    assert client.images.get(ref).id == client.images.get(release.image).id
+
+
+def test_a_prerelease_gets_no_latest(registry, release) -> None:
+    assert login(registry).returncode == 0
+    result = invoke("push", "--service", SERVICE, "--registry", "private", "--version", "v1.3.0-rc.1",
+                    "--json", env=registry.env)
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert "v1.3.0-rc.1" in registry.tags(f"sos-app/{SERVICE}")
+    import json
+
+    pushed = [p["ref"].rsplit(":", 1)[1] for p in json.loads(result.stdout)["pushed"]]
+    assert pushed == ["v1.3.0-rc.1", "1.3.0-rc.1"]
+
+
+def test_push_without_login_fails_clearly(registry, release, tmp_path) -> None:
+    env = {**registry.env, "DOCKER_CONFIG": str(tmp_path)}
+    result = invoke("push", "--service", SERVICE, "--registry", "private", "--version", "v1.2.3", env=env)
+    assert result.returncode != 0
+    assert "log in first" in result.stderr, result.stderr
+    assert "Traceback" not in result.stderr
+
+
+def test_push_of_an_image_never_built_names_the_build_command(registry) -> None:
+    result = invoke("push", "--service", SERVICE, "--registry", "private", "--version", "v9.9.9-never",
+                    env=registry.env)
+    assert result.returncode == 2
+    assert "invoke build --service device-service --version v9.9.9-never" in result.stderr
+
+
+def test_registry_down_fails_then_the_same_command_succeeds_without_leftover_tags(registry, release, client) -> None:
+    assert login(registry).returncode == 0
+    args = ("push", "--service", SERVICE, "--registry", "private", "--version", "v1.2.3", "--sha")
+    registry.stop()
+    try:
+        for ref in client.images.get(release.image).tags:
+            if ref.startswith(registry.host):
+                client.images.remove(ref)
+        result = invoke(*args, env=registry.env)
+    finally:
+        registry.start()
+    assert result.returncode != 0
+    assert "not reachable" in result.stderr or "failed" in result.stderr
+    left = [t for t in client.images.get(release.image).tags if t.startswith(registry.host)]
+    assert left == [], f"half-tagged: {left}"
+    retry = invoke(*args, env=registry.env)
+    assert retry.returncode == 0, retry.stderr[-2000:]
+    assert any(t.startswith("sha-") for t in registry.tags(f"sos-app/{SERVICE}"))
+
+
+def test_the_password_never_appears_in_argv_or_output(registry, release) -> None:
+    seen: list[str] = []
+    stop = threading.Event()
+
+    def watch() -> None:
+        while not stop.is_set():
+            for proc in Path("/proc").iterdir():
+                with contextlib.suppress(OSError):
+                    if proc.name.isdigit() and PASSWORD.encode() in (proc / "cmdline").read_bytes():
+                        seen.append((proc / "cmdline").read_bytes().decode(errors="replace"))
+            time.sleep(0.01)
+
+    watcher = threading.Thread(target=watch, daemon=True)
+    watcher.start()
+    try:
+        results = [login(registry),
+                   invoke("push", "--service", SERVICE, "--registry", "private", "--version", "v1.2.3",
+                          env=registry.env)]
+    finally:
+        stop.set()
+        watcher.join()
+    assert all(r.returncode == 0 for r in results)
+    assert seen == []
+    assert all(PASSWORD not in r.stdout + r.stderr for r in results)
+
+
+@pytest.mark.parametrize(
+    ("args", "fragment"),
+    [
+        (["--registry", "quay"], "known registries: dockerhub, ghcr, private"),
+        (["--registry", "private", "--service", "nope-service"], "unknown service"),
+        (["--registry", "private", "--version", "release-7", "--semver"], "not semantic"),
+    ],
+)
+def test_bad_push_input_is_one_line_and_pushes_nothing(registry, args, fragment) -> None:
+    result = invoke("push", "--service", SERVICE, *args, env=registry.env) if "--service" not in args \
+        else invoke("push", *args, env=registry.env)
+    assert result.returncode == 2
+    assert fragment in result.stderr
+    assert len(result.stderr.strip().splitlines()) == 1
+
+
+def test_malformed_registry_host_is_refused(registry) -> None:
+    result = invoke("push", "--service", SERVICE, "--registry", "private",
+                    env={**registry.env, "REGISTRY_URL": "https://registry.example.com/path"})
+    assert result.returncode == 2
+    assert "malformed" in result.stderr
