@@ -48,7 +48,7 @@ def _node_checks(path: Path) -> list[str]:
     except json.JSONDecodeError as exc:
         raise ServiceError(f"services/{name}/package.json is not valid JSON ({exc}): fix it") from None
     if not (manifest.get("scripts") or {}).get("build"):
-        raise ServiceError(f"services/{name}/package.json has no \"build\" script: add one (e.g. \"build\": \"tsc\")")
+        raise ServiceError(f'services/{name}/package.json has no "build" script: add one (e.g. "build": "tsc")')
     if not (path / "package-lock.json").is_file():
         raise ServiceError(f"services/{name} has no package-lock.json, which npm ci needs: run npm install there")
     if not any((path / "src" / f"index.{ext}").is_file() for ext in ("ts", "js", "mts", "mjs")):
@@ -71,7 +71,9 @@ def _go_checks(path: Path) -> list[str]:
 
 def _go_requires(gomod: str) -> int:
     blocks = re.findall(r"^require\s*\((.*?)^\)", gomod, re.M | re.S)
-    count = sum(1 for block in blocks for line in block.splitlines() if line.strip() and not line.strip().startswith("//"))
+    count = sum(
+        1 for block in blocks for line in block.splitlines() if line.strip() and not line.strip().startswith("//")
+    )
     return count + len(re.findall(r"^require\s+[^(\s]", gomod, re.M))
 
 

@@ -69,12 +69,20 @@ DEFAULT_REGISTRIES: MappingProxyType[str, Registry] = MappingProxyType(
     {
         "ghcr": Registry("ghcr", "ghcr.io", "sos-app", ("GITHUB_ACTOR", "GITHUB_USER"), ("GITHUB_TOKEN", "CR_PAT")),
         "dockerhub": Registry(
-            "dockerhub", "docker.io", "sosapp", ("DOCKER_USER", "DOCKERHUB_USERNAME"),
+            "dockerhub",
+            "docker.io",
+            "sosapp",
+            ("DOCKER_USER", "DOCKERHUB_USERNAME"),
             ("DOCKER_PASSWORD", "DOCKERHUB_TOKEN"),
         ),
         "private": Registry(
-            "private", "", "sos-app", ("REGISTRY_USER",), ("REGISTRY_PASSWORD",),
-            host_env="REGISTRY_URL", namespace_env="REGISTRY_NAMESPACE",
+            "private",
+            "",
+            "sos-app",
+            ("REGISTRY_USER",),
+            ("REGISTRY_PASSWORD",),
+            host_env="REGISTRY_URL",
+            namespace_env="REGISTRY_NAMESPACE",
         ),
     }
 )
@@ -157,7 +165,9 @@ def find_root(start: Path | None = None) -> Path:
         pyproject = folder / "pyproject.toml"
         if pyproject.is_file() and "[tool.sos-images" in pyproject.read_text(encoding="utf-8"):
             return folder
-    raise UsageError(f"no pyproject.toml with [tool.sos-images] above {here}: run from the repository or set {ROOT_ENV}")
+    raise UsageError(
+        f"no pyproject.toml with [tool.sos-images] above {here}: run from the repository or set {ROOT_ENV}"
+    )
 
 
 def load_catalog(root: Path | None = None) -> Catalog:
@@ -220,8 +230,7 @@ def _discover_services(
         language = detect_language(real)
         if language is None:
             problems[entry.name] = (
-                f"services/{entry.name} has neither package.json (node) nor go.mod (go): "
-                "add one to make it a service"
+                f"services/{entry.name} has neither package.json (node) nor go.mod (go): add one to make it a service"
             )
             continue
         services[entry.name] = _service(entry.name, language, real, overrides.get(entry.name, {}))

@@ -60,5 +60,7 @@ def push_service(
     engine.ping()
     pushed = [{"ref": p.ref, "digest": p.digest} for p in push(plan, engine, out)]
     if out.json_mode:
-        out.emit_json({"service": plan.service, "registry": plan.registry, "source": plan.source_image, "pushed": pushed})
+        out.emit_json(
+            {"service": plan.service, "registry": plan.registry, "source": plan.source_image, "pushed": pushed}
+        )
     return pushed

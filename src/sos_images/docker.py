@@ -7,6 +7,7 @@ lazily: it costs ~0.1 s, and `invoke --list` should not pay for it.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import re
 import shlex
@@ -124,10 +125,7 @@ def source_info(root: Path, environ: Mapping[str, str] = os.environ) -> SourceIn
     out = run(["git", "-C", str(root), "log", "-1", "--format=%H %ct"], capture=True, echo=False, check=False)
     commit, _, ctime = out.stdout.strip().partition(" ") if out.returncode == 0 else ("unknown", "", "")
     epoch = environ.get("SOURCE_DATE_EPOCH") or ctime
-    if epoch:
-        created = datetime.fromtimestamp(int(epoch), UTC)
-    else:
-        created = datetime.now(UTC).replace(microsecond=0)
+    created = datetime.fromtimestamp(int(epoch), UTC) if epoch else datetime.now(UTC).replace(microsecond=0)
     return SourceInfo(commit=commit or "unknown", created=created.strftime("%Y-%m-%dT%H:%M:%SZ"))
 
 
@@ -183,10 +181,8 @@ class Engine:
     def remove_tag(self, ref: str) -> None:
         import docker
 
-        try:
+        with contextlib.suppress(docker.errors.DockerException):
             self.client.api.remove_image(ref, noprune=True)
-        except docker.errors.DockerException:
-            pass
 
     def push(self, repository: str, tag: str, on_status: Any) -> str:
         """Push one tag. Errors reported inside the stream (they raise nothing) become CommandFailed."""

@@ -18,7 +18,9 @@ from .errors import UsageError
 DOCKER_TAG = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$")
 BUILD_ARG_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 # host[:port] as docker accepts it: a name with a dot or a port, or localhost
-REGISTRY_HOST = re.compile(r"^(localhost|[A-Za-z0-9-]+(\.[A-Za-z0-9-]+)+|\[[0-9a-fA-F:]+\]|[A-Za-z0-9-]+)(:[0-9]{1,5})?$")
+REGISTRY_HOST = re.compile(
+    r"^(localhost|[A-Za-z0-9-]+(\.[A-Za-z0-9-]+)+|\[[0-9a-fA-F:]+\]|[A-Za-z0-9-]+)(:[0-9]{1,5})?$"
+)
 OCI = "org.opencontainers.image."
 
 
@@ -118,7 +120,9 @@ def repository(registry: Registry, service: Service | str) -> str:
 def check_registry_host(registry: Registry) -> Registry:
     if not registry.host:
         hint = f"set {registry.host_env}" if registry.host_env else "set its host in pyproject.toml"
-        raise UsageError(f"registry {registry.name!r} has no host: {hint} (e.g. registry.example.com or 127.0.0.1:5000)")
+        raise UsageError(
+            f"registry {registry.name!r} has no host: {hint} (e.g. registry.example.com or 127.0.0.1:5000)"
+        )
     if not REGISTRY_HOST.match(registry.host):
         raise UsageError(
             f"registry host {registry.host!r} is malformed: give host[:port] without scheme or path "

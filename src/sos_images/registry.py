@@ -21,8 +21,11 @@ def _first(environ: Mapping[str, str], names: tuple[str, ...]) -> str:
 
 def credentials(registry: Registry, environ: Mapping[str, str] = os.environ) -> tuple[str, str]:
     user, password = _first(environ, registry.user_env), _first(environ, registry.password_env)
-    missing = [" or ".join(names) for names, value in ((registry.user_env, user), (registry.password_env, password))
-               if not value]
+    missing = [
+        " or ".join(names)
+        for names, value in ((registry.user_env, user), (registry.password_env, password))
+        if not value
+    ]
     if missing:
         raise UsageError(f"registry {registry.name!r} needs credentials: set {' and '.join(missing)}")
     return user, password
@@ -130,7 +133,7 @@ def _push_one(engine: docker.Engine, plan: PushPlan, tag: str, out: Reporter) ->
 def _progress(out: Reporter) -> Callable[[dict[str, Any]], None]:
     def show(chunk: dict[str, Any]) -> None:
         status = chunk.get("status", "")
-        if chunk.get("id") and status in ("Pushed", "Layer already exists") or status.startswith("Mounted from"):
+        if (chunk.get("id") and status in ("Pushed", "Layer already exists")) or status.startswith("Mounted from"):
             out.line("PUSH", f"  {chunk['id']}: {status}")
 
     return show

@@ -57,11 +57,17 @@ def client() -> Any:
     return cli
 
 
-def invoke(*args: str, env: dict[str, str] | None = None, cwd: Path = REPO, timeout: int = 900) -> subprocess.CompletedProcess[str]:
+def invoke(
+    *args: str, env: dict[str, str] | None = None, cwd: Path = REPO, timeout: int = 900
+) -> subprocess.CompletedProcess[str]:
     """Run the real front end, as a user would."""
     return subprocess.run(
         [sys.executable, "-m", "invoke", *args],
-        cwd=cwd, env={**os.environ, **(env or {})}, capture_output=True, text=True, timeout=timeout,
+        cwd=cwd,
+        env={**os.environ, **(env or {})},
+        capture_output=True,
+        text=True,
+        timeout=timeout,
     )
 
 
@@ -83,7 +89,9 @@ def built(client: Any) -> Iterator[Callable[..., Built]]:
     def build(service: str, target: str = "production") -> Built:
         key = (service, target)
         if key not in cache:
-            result = invoke("build", "--service", service, "--target", target, "--version", version, "--progress", "plain")
+            result = invoke(
+                "build", "--service", service, "--target", target, "--version", version, "--progress", "plain"
+            )
             assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
             suffix = "" if target == "production" else f"-{target}"
             cache[key] = Built(service, target, version, f"ghcr.io/sos-app/{service}:{version}{suffix}", result)
@@ -143,8 +151,9 @@ def copy_repo(dest: Path, services: tuple[str, ...]) -> Path:
     shutil.copy(REPO / "pyproject.toml", dest / "pyproject.toml")
     shutil.copytree(REPO / "dockerfiles", dest / "dockerfiles", symlinks=True)
     for name in services:
-        shutil.copytree(REPO / "services" / name, dest / "services" / name,
-                        ignore=shutil.ignore_patterns("node_modules", "dist"))
+        shutil.copytree(
+            REPO / "services" / name, dest / "services" / name, ignore=shutil.ignore_patterns("node_modules", "dist")
+        )
     return dest
 
 

@@ -33,7 +33,8 @@ class LocalRegistry:
         config = self.root / "config.yml"
         self.proc = subprocess.Popen(
             ["docker-registry", "serve", str(config)],
-            stdout=(self.root / "registry.log").open("ab"), stderr=subprocess.STDOUT,
+            stdout=(self.root / "registry.log").open("ab"),
+            stderr=subprocess.STDOUT,
         )
         deadline = time.monotonic() + 10
         while time.monotonic() < deadline:
@@ -52,7 +53,10 @@ class LocalRegistry:
         tls = [f"--cert-dir={self.root / 'certs.d'}"] if self.tls else ["--tls-verify=false"]
         out = subprocess.run(
             ["skopeo", *args[:1], *tls, f"--creds={USER}:{PASSWORD}", *args[1:]],
-            capture_output=True, text=True, check=True, timeout=60,
+            capture_output=True,
+            text=True,
+            check=True,
+            timeout=60,
         )
         return json.loads(out.stdout)
 
@@ -73,13 +77,41 @@ def _make_tls(root: Path, host: str) -> tuple[Path, Path]:
     """A CA made for the test and a server certificate for 127.0.0.1 signed by it."""
     ca_key, ca_crt, key, csr, crt = (root / n for n in ("ca.key", "ca.crt", "server.key", "server.csr", "server.crt"))
     run = lambda *a: subprocess.run(["openssl", *a], check=True, capture_output=True)  # noqa: E731
-    run("req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2", "-subj", "/CN=sos-test-ca",
-        "-keyout", str(ca_key), "-out", str(ca_crt))
+    run(
+        "req",
+        "-x509",
+        "-newkey",
+        "rsa:2048",
+        "-nodes",
+        "-days",
+        "2",
+        "-subj",
+        "/CN=sos-test-ca",
+        "-keyout",
+        str(ca_key),
+        "-out",
+        str(ca_crt),
+    )
     run("req", "-newkey", "rsa:2048", "-nodes", "-subj", "/CN=127.0.0.1", "-keyout", str(key), "-out", str(csr))
     ext = root / "san.ext"
     ext.write_text("subjectAltName=IP:127.0.0.1\n")
-    run("x509", "-req", "-in", str(csr), "-CA", str(ca_crt), "-CAkey", str(ca_key), "-CAcreateserial",
-        "-days", "2", "-extfile", str(ext), "-out", str(crt))
+    run(
+        "x509",
+        "-req",
+        "-in",
+        str(csr),
+        "-CA",
+        str(ca_crt),
+        "-CAkey",
+        str(ca_key),
+        "-CAcreateserial",
+        "-days",
+        "2",
+        "-extfile",
+        str(ext),
+        "-out",
+        str(crt),
+    )
     certs = root / "certs.d"
     certs.mkdir()
     shutil.copy(ca_crt, certs / "ca.crt")

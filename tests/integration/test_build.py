@@ -5,6 +5,7 @@ from __future__ import annotations
 import io
 import json
 import tarfile
+import uuid
 from pathlib import Path
 from typing import Any
 
@@ -13,7 +14,13 @@ import pytest
 from tests.integration.conftest import FAST_HEALTH, copy_repo, free_port, invoke, process_uid, running, wait_health
 
 NODE, GO = "auth-service", "device-service"
-CASES = [(NODE, "production"), (NODE, "development"), (GO, "production"), (GO, "production-alpine"), (GO, "development")]
+CASES = [
+    (NODE, "production"),
+    (NODE, "development"),
+    (GO, "production"),
+    (GO, "production-alpine"),
+    (GO, "development"),
+]
 
 
 def http_json(port: int, path: str = "/health", timeout: float = 20) -> dict[str, Any]:
@@ -83,10 +90,14 @@ def test_go_production_image_has_no_shell_only_the_binary_and_runtime_files(buil
 
 def test_node_production_image_holds_no_dev_dependency(built, client) -> None:
     image = built(NODE, "production").image
-    out = client.containers.run(image, entrypoint=["sh", "-c"], command=["ls node_modules; ls -a"], remove=True).decode()
+    out = client.containers.run(
+        image, entrypoint=["sh", "-c"], command=["ls node_modules; ls -a"], remove=True
+    ).decode()
     assert "typescript" not in out and "tsx" not in out and "@types" not in out
     assert "src" not in out.split()  # built output only
-    dev = client.containers.run(built(NODE, "development").image, entrypoint=["ls"], command=["node_modules"], remove=True)
+    dev = client.containers.run(
+        built(NODE, "development").image, entrypoint=["ls"], command=["node_modules"], remove=True
+    )
     assert b"typescript" in dev  # the check above can fail
 
 
@@ -97,8 +108,16 @@ def test_env_files_and_keys_never_reach_the_image(client, tmp_path: Path) -> Non
     (folder / "server.pem").write_text("-----BEGIN PRIVATE KEY-----\n")
     (folder / "src" / "marker.txt").write_text("context reached\n")
     tag = "ghcr.io/sos-app/auth-service:leak-check-development"
-    result = invoke("build", "--service", NODE, "--target", "development", "--version", "leak-check",
-                    env={"SOS_IMAGES_ROOT": str(repo)})
+    result = invoke(
+        "build",
+        "--service",
+        NODE,
+        "--target",
+        "development",
+        "--version",
+        "leak-check",
+        env={"SOS_IMAGES_ROOT": str(repo)},
+    )
     assert result.returncode == 0, result.stderr[-3000:]
     try:
         files = image_files(client, tag)
@@ -126,3 +145,31 @@ def test_json_report_describes_the_image(built, client) -> None:
     assert report["report"]["healthcheck"] == ["CMD", "/app", "-healthcheck"]
     assert report["report"]["size"] > 0 and report["report"]["layers"] >= 4
     assert any(step.startswith("invoke verify") for step in report["next"])
+
+
+def test_a_ca_bundle_reaches_the_build_as_a_secret_and_never_the_image(client, tmp_path: Path) -> None:
+    marker = f"SOS-TEST-CA-{uuid.uuid4().hex}"
+    bundle = tmp_path / "ca.pem"
+    bundle.write_text(Path("/etc/ssl/certs/ca-certificates.crt").read_text() + f"\n# {marker}\n")
+    tag = "ghcr.io/sos-app/device-service:ca-check"
+    result = invoke(
+        "build",
+        "--service",
+        GO,
+        "--version",
+        "ca-check",
+        "--no-cache",
+        "--ca-bundle",
+        str(bundle),
+        "--progress",
+        "plain",
+    )
+    assert result.returncode == 0, result.stderr[-3000:]
+    try:
+        assert f"--secret=id=ca,src={bundle}" in result.stderr
+        blob = b"".join(client.images.get(tag).save())
+        assert marker.encode() not in blob
+        history = json.dumps(client.api.history(tag))
+        assert marker not in history and str(bundle) not in history
+    finally:
+        client.images.remove(tag)

@@ -62,8 +62,13 @@ def test_wrong_password_fails_clearly(registry) -> None:
 
 def test_missing_variable_is_named(registry) -> None:
     env = env_without_credentials(registry)
-    result = subprocess.run([sys.executable, "-m", "invoke", "login", "--registry", "private"],
-                            cwd=REPO, env=env, capture_output=True, text=True)
+    result = subprocess.run(
+        [sys.executable, "-m", "invoke", "login", "--registry", "private"],
+        cwd=REPO,
+        env=env,
+        capture_output=True,
+        text=True,
+    )
     assert result.returncode == 2
     assert "REGISTRY_USER" in result.stderr and "REGISTRY_PASSWORD" in result.stderr
 
@@ -81,8 +86,12 @@ def test_push_leaves_every_policy_tag_with_the_printed_digest(registry, release,
 
 def test_push_then_pull_round_trips(registry, release, client) -> None:
     assert login(registry).returncode == 0
-    assert invoke("push", "--service", SERVICE, "--registry", "private", "--version", "v1.2.3",
-                  env=registry.env).returncode == 0
+    assert (
+        invoke(
+            "push", "--service", SERVICE, "--registry", "private", "--version", "v1.2.3", env=registry.env
+        ).returncode
+        == 0
+    )
     ref = f"{registry.host}/sos-app/{SERVICE}:1.2"
     client.images.remove(ref, force=True)
     env = {**os.environ, "DOCKER_CONFIG": registry.env["DOCKER_CONFIG"]}
@@ -92,8 +101,9 @@ def test_push_then_pull_round_trips(registry, release, client) -> None:
 
 def test_a_prerelease_gets_no_latest(registry, release) -> None:
     assert login(registry).returncode == 0
-    result = invoke("push", "--service", SERVICE, "--registry", "private", "--version", "v1.3.0-rc.1",
-                    "--json", env=registry.env)
+    result = invoke(
+        "push", "--service", SERVICE, "--registry", "private", "--version", "v1.3.0-rc.1", "--json", env=registry.env
+    )
     assert result.returncode == 0, result.stderr[-2000:]
     assert "v1.3.0-rc.1" in registry.tags(f"sos-app/{SERVICE}")
     import json
@@ -111,8 +121,9 @@ def test_push_without_login_fails_clearly(registry, release, tmp_path) -> None:
 
 
 def test_push_of_an_image_never_built_names_the_build_command(registry) -> None:
-    result = invoke("push", "--service", SERVICE, "--registry", "private", "--version", "v9.9.9-never",
-                    env=registry.env)
+    result = invoke(
+        "push", "--service", SERVICE, "--registry", "private", "--version", "v9.9.9-never", env=registry.env
+    )
     assert result.returncode == 2
     assert "invoke build --service device-service --version v9.9.9-never" in result.stderr
 
@@ -152,9 +163,10 @@ def test_the_password_never_appears_in_argv_or_output(registry, release) -> None
     watcher = threading.Thread(target=watch, daemon=True)
     watcher.start()
     try:
-        results = [login(registry),
-                   invoke("push", "--service", SERVICE, "--registry", "private", "--version", "v1.2.3",
-                          env=registry.env)]
+        results = [
+            login(registry),
+            invoke("push", "--service", SERVICE, "--registry", "private", "--version", "v1.2.3", env=registry.env),
+        ]
     finally:
         stop.set()
         watcher.join()
@@ -172,15 +184,24 @@ def test_the_password_never_appears_in_argv_or_output(registry, release) -> None
     ],
 )
 def test_bad_push_input_is_one_line_and_pushes_nothing(registry, args, fragment) -> None:
-    result = invoke("push", "--service", SERVICE, *args, env=registry.env) if "--service" not in args \
+    result = (
+        invoke("push", "--service", SERVICE, *args, env=registry.env)
+        if "--service" not in args
         else invoke("push", *args, env=registry.env)
+    )
     assert result.returncode == 2
     assert fragment in result.stderr
     assert len(result.stderr.strip().splitlines()) == 1
 
 
 def test_malformed_registry_host_is_refused(registry) -> None:
-    result = invoke("push", "--service", SERVICE, "--registry", "private",
-                    env={**registry.env, "REGISTRY_URL": "https://registry.example.com/path"})
+    result = invoke(
+        "push",
+        "--service",
+        SERVICE,
+        "--registry",
+        "private",
+        env={**registry.env, "REGISTRY_URL": "https://registry.example.com/path"},
+    )
     assert result.returncode == 2
     assert "malformed" in result.stderr

@@ -17,8 +17,12 @@ from tests.conftest import REPO, make_go_service, make_node_service
 
 def invoke(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
-        [sys.executable, "-m", "invoke", *args], cwd=REPO, capture_output=True, text=True,
-        env={**os.environ, **(env or {})}, timeout=60,
+        [sys.executable, "-m", "invoke", *args],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        env={**os.environ, **(env or {})},
+        timeout=60,
     )
 
 
@@ -95,8 +99,15 @@ def test_a_buildx_plugin_in_docker_config_is_found(tmp_path: Path) -> None:
 
 
 def test_dry_run_prints_the_exact_command_without_an_engine(tmp_path: Path) -> None:
-    result = invoke("build", "--service", "device-service", "--version", "v1.0.0", "--dry-run",
-                    env={"DOCKER_HOST": f"unix://{tmp_path}/none.sock"})
+    result = invoke(
+        "build",
+        "--service",
+        "device-service",
+        "--version",
+        "v1.0.0",
+        "--dry-run",
+        env={"DOCKER_HOST": f"unix://{tmp_path}/none.sock"},
+    )
     assert result.returncode == 0, result.stderr
     assert "--tag ghcr.io/sos-app/device-service:v1.0.0" in result.stdout
 

@@ -70,7 +70,9 @@ def test_argv_is_the_exact_buildx_command(fake_repo: Path) -> None:
 
 def test_classic_client_uses_docker_build_with_buildkit_env(fake_repo: Path) -> None:
     catalog = load_catalog(fake_repo)
-    p = plan_build(catalog, catalog.service("auth-service"), BuildOptions(), SOURCE, BuildClient("classic", "/usr/bin/docker"))
+    p = plan_build(
+        catalog, catalog.service("auth-service"), BuildOptions(), SOURCE, BuildClient("classic", "/usr/bin/docker")
+    )
     assert p.argv[:2] == ("/usr/bin/docker", "build")
     assert "--load" not in p.argv
     assert dict(p.env) == {"DOCKER_BUILDKIT": "1"}
@@ -80,15 +82,26 @@ def test_classic_client_uses_docker_build_with_buildkit_env(fake_repo: Path) -> 
 def test_builder_needs_buildx(fake_repo: Path) -> None:
     catalog = load_catalog(fake_repo)
     with pytest.raises(UsageError, match="buildx"):
-        plan_build(catalog, catalog.service("auth-service"), BuildOptions(builder="remote"), SOURCE, BuildClient("classic"))
+        plan_build(
+            catalog, catalog.service("auth-service"), BuildOptions(builder="remote"), SOURCE, BuildClient("classic")
+        )
 
 
 def test_cache_platform_and_builder_options_reach_the_argv(fake_repo: Path) -> None:
     p = plan(
-        fake_repo, "auth-service", platform="linux/arm64", builder="k8s",
-        cache_from=("type=registry,ref=r/x:cache",), cache_to=("type=inline",),
+        fake_repo,
+        "auth-service",
+        platform="linux/arm64",
+        builder="k8s",
+        cache_from=("type=registry,ref=r/x:cache",),
+        cache_to=("type=inline",),
     )
-    for flag in ("--platform=linux/arm64", "--builder=k8s", "--cache-from=type=registry,ref=r/x:cache", "--cache-to=type=inline"):
+    for flag in (
+        "--platform=linux/arm64",
+        "--builder=k8s",
+        "--cache-from=type=registry,ref=r/x:cache",
+        "--cache-to=type=inline",
+    ):
         assert flag in p.argv
 
 

@@ -76,8 +76,16 @@ def test_missing_credentials_name_every_variable() -> None:
 
 
 def test_private_registry_comes_from_the_environment() -> None:
-    plan = plan_push(load_catalog(REPO), "device-service", "private", "v1.2.3", None, TagPolicy(), COMMIT,
-                     {"REGISTRY_URL": "127.0.0.1:5000", "REGISTRY_NAMESPACE": "team"})
+    plan = plan_push(
+        load_catalog(REPO),
+        "device-service",
+        "private",
+        "v1.2.3",
+        None,
+        TagPolicy(),
+        COMMIT,
+        {"REGISTRY_URL": "127.0.0.1:5000", "REGISTRY_NAMESPACE": "team"},
+    )
     assert plan.repository == "127.0.0.1:5000/team/device-service"
     assert plan.source_image == "ghcr.io/sos-app/device-service:v1.2.3"
     assert plan.refs[-1] == "127.0.0.1:5000/team/device-service:latest"
@@ -86,7 +94,9 @@ def test_private_registry_comes_from_the_environment() -> None:
 @pytest.mark.parametrize("host", ["https://r.example.com", "r.example.com/path", "bad host", "r.example.com:99999999"])
 def test_malformed_hosts_are_refused(host: str) -> None:
     with pytest.raises(UsageError, match="malformed"):
-        plan_push(load_catalog(REPO), "device-service", "private", "v1", None, TagPolicy(), COMMIT, {"REGISTRY_URL": host})
+        plan_push(
+            load_catalog(REPO), "device-service", "private", "v1", None, TagPolicy(), COMMIT, {"REGISTRY_URL": host}
+        )
 
 
 def test_private_registry_without_host_says_which_variable() -> None:
