@@ -8,12 +8,16 @@ lazily: it costs ~0.1 s, and `invoke --list` should not pay for it.
 from __future__ import annotations
 
 import contextlib
+import http.client
+import importlib
 import os
 import re
 import shlex
 import shutil
+import socket
 import subprocess
 import sys
+import threading
 from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
@@ -132,6 +136,22 @@ def source_info(root: Path, environ: Mapping[str, str] = os.environ) -> SourceIn
 # --- Engine (Docker SDK) -----------------------------------------------------------------------------
 
 
+def preload_sdk() -> None:
+    """Import the SDK in the background: it then loads while the main thread waits on a build subprocess."""
+    threading.Thread(target=importlib.import_module, args=("docker",), daemon=True).start()
+
+
+class _UnixHTTPConnection(http.client.HTTPConnection):
+    def __init__(self, path: str, timeout: float) -> None:
+        super().__init__("localhost", timeout=timeout)
+        self.path = path
+
+    def connect(self) -> None:
+        self.sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        self.sock.settimeout(self.timeout)
+        self.sock.connect(self.path)
+
+
 class Engine:
     """The Docker engine through the SDK. Construction never fails; `ping` says whether it answers."""
 
@@ -151,12 +171,26 @@ class Engine:
         return self._client
 
     def ping(self) -> None:
+        if self.host.startswith("unix://"):
+            return self._ping_unix(self.host.removeprefix("unix://"))
         import docker
 
         try:
             self.client.ping()
         except (docker.errors.DockerException, OSError) as exc:
             raise self._unreachable(exc) from None
+
+    def _ping_unix(self, path: str) -> None:
+        """GET /_ping over the socket with the standard library: 1 ms instead of the SDK's import."""
+        conn = _UnixHTTPConnection(path, timeout=10)
+        try:
+            conn.request("GET", "/_ping")
+            if conn.getresponse().status != 200:
+                raise OSError("ping answered with an error")
+        except OSError as exc:
+            raise self._unreachable(exc) from None
+        finally:
+            conn.close()
 
     def _unreachable(self, exc: Exception) -> EnvironmentProblem:
         reason = str(exc).splitlines()[0][:160] if str(exc) else type(exc).__name__

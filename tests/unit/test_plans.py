@@ -65,7 +65,7 @@ def test_argv_is_the_exact_buildx_command(fake_repo: Path) -> None:
     assert argv[argv.index("--tag") + 1] == "ghcr.io/sos-app/device-service:v1.0.0"
     assert "--build-arg=VERSION=v1.0.0" in argv
     assert argv[-1] == str((fake_repo / "services" / "device-service").resolve())
-    assert p.env == ()
+    assert dict(p.env) == {"BUILDX_GIT_INFO": "0"}
 
 
 def test_classic_client_uses_docker_build_with_buildkit_env(fake_repo: Path) -> None:

@@ -1,0 +1,193 @@
+"""Benchmarks: tool overhead, incremental rebuilds, sizes, many images, responsiveness.
+
+Prints figures and goal ratios; never asserts on time. Usage:
+    python bench/run.py [--runs 5] [--cold-runs 1] [--only overhead,incremental,sizes,many,responsiveness]
+Results also go to .bench/results.json. Needs the engine and base images (scripts/bootstrap.sh).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shlex
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Callable, Sequence
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[1]
+NODE, GO = "auth-service", "device-service"
+RESULTS: dict[str, object] = {}
+
+
+def sh(argv: Sequence[str], env: dict[str, str] | None = None, check: bool = True) -> subprocess.CompletedProcess[str]:
+    proc = subprocess.run(list(argv), cwd=REPO, env={**os.environ, **(env or {})}, capture_output=True, text=True)
+    if check and proc.returncode != 0:
+        sys.exit(f"bench: {shlex.join(argv)} failed:\n{proc.stdout[-2000:]}{proc.stderr[-2000:]}")
+    return proc
+
+
+def timed(argv: Sequence[str], env: dict[str, str] | None = None) -> tuple[float, subprocess.CompletedProcess[str]]:
+    start = time.perf_counter()
+    proc = sh(argv, env)
+    return time.perf_counter() - start, proc
+
+
+def median_time(argv: Sequence[str], runs: int, env: dict[str, str] | None = None) -> float:
+    return statistics.median(timed(argv, env)[0] for _ in range(runs))
+
+
+def invoke(*args: str) -> list[str]:
+    return [sys.executable, "-m", "invoke", *args]
+
+
+def docker_command(service: str, *extra: str, env: dict[str, str] | None = None) -> tuple[list[str], dict[str, str]]:
+    """The exact docker command `invoke build` runs, from its own --dry-run --json."""
+    plan = json.loads(sh(invoke("build", "--service", service, "--dry-run", "--json", *extra), env).stdout)
+    return plan["command"], plan["env"]
+
+
+def row(name: str, value: float, unit: str = "s", goal: str = "") -> None:
+    print(f"  {name:<58} {value:>9.3f} {unit:<3} {goal}")
+
+
+def overhead(runs: int, cold_runs: int) -> None:
+    print("1. Tool overhead: invoke build vs the exact docker command it runs")
+    for service in (GO, NODE):
+        args = ("--service", service, "--version", "bench")
+        sh(invoke("build", *args))  # warm the cache
+        cmd, env = docker_command(service, "--version", "bench")
+        warm_tool = median_time(invoke("build", *args), runs)
+        warm_docker = median_time(cmd, runs, env)
+        row(f"{service} warm: invoke build (median of {runs})", warm_tool)
+        row(f"{service} warm: docker (median of {runs})", warm_docker)
+        row(f"{service} warm: added by the tool", warm_tool - warm_docker, "s", "goal <= 0.300 s")
+        cold_tool = median_time(invoke("build", *args, "--no-cache"), cold_runs)
+        cold_docker = median_time([*cmd, "--no-cache"], cold_runs, env)
+        row(f"{service} cold: invoke build --no-cache", cold_tool)
+        row(f"{service} cold: docker --no-cache", cold_docker)
+        row(f"{service} cold: added", 100 * (cold_tool - cold_docker) / cold_docker, "%", "goal <= 3 %")
+        RESULTS[f"overhead/{service}"] = dict(warm_tool=warm_tool, warm_docker=warm_docker,
+                                              cold_tool=cold_tool, cold_docker=cold_docker)
+
+
+def incremental(cold_runs: int) -> None:
+    print("2. Incremental rebuild after a one-line source change (in a temporary copy)")
+    edits: dict[str, tuple[str, Callable[[Path], None], tuple[str, ...], float]] = {
+        NODE: ("src/app.ts", lambda p: p.write_text(p.read_text() + "\n// bench edit\n"), ("npm ci",), 0.4),
+        GO: ("cmd/main.go", lambda p: p.write_text(p.read_text() + "\n// bench edit\n"), ("go mod download",), 0.3),
+    }
+    with tempfile.TemporaryDirectory() as tmp:
+        root = copy_repo(Path(tmp), (NODE, GO))
+        env = {"SOS_IMAGES_ROOT": str(root)}
+        for service, (path, edit, steps, goal) in edits.items():
+            args = ("build", "--service", service, "--version", "bench-inc", "--progress", "plain")
+            cold = median_time(invoke(*args, "--no-cache"), cold_runs, env)
+            edit(root / "services" / service / path)
+            warm, proc = timed(invoke(*args), env)
+            cached = {step: step_cached(proc.stderr, step) for step in steps}
+            row(f"{service}: cold build (--no-cache)", cold)
+            row(f"{service}: rebuild after editing {path}", warm)
+            row(f"{service}: warm/cold ratio", warm / cold, "", f"goal <= {goal}")
+            for step, hit in cached.items():
+                print(f"  {service}: '{step}' step CACHED: {'yes' if hit else 'NO'}")
+            RESULTS[f"incremental/{service}"] = dict(cold=cold, warm=warm, ratio=warm / cold, cached=cached)
+
+
+def step_cached(log: str, needle: str) -> bool:
+    """True when every BuildKit step whose title contains needle is reported CACHED."""
+    steps = {line.split()[0]: line for line in log.splitlines() if line.startswith("#") and needle in line}
+    return bool(steps) and all(f"{sid} CACHED" in log for sid in steps)
+
+
+def copy_repo(dest: Path, services: tuple[str, ...]) -> Path:
+    shutil.copy(REPO / "pyproject.toml", dest / "pyproject.toml")
+    shutil.copytree(REPO / "dockerfiles", dest / "dockerfiles", symlinks=True)
+    for name in services:
+        shutil.copytree(REPO / "services" / name, dest / "services" / name)
+    return dest
+
+
+def sizes() -> None:
+    print("3. Production image sizes (MB = 10^6 bytes) and bytes above the base image")
+    import docker
+
+    client = docker.from_env()
+    catalog = json.loads(sh(invoke("services", "--json")).stdout)["services"]
+    for svc in catalog:
+        name = svc["service"]
+        sh(invoke("build", "--service", name, "--version", "bench"))
+        image = client.images.get(f"ghcr.io/sos-app/{name}:bench")
+        base = 0 if svc["language"] == "go" else client.images.get("node:20-alpine").attrs["Size"]
+        size = image.attrs["Size"]
+        goal = "goal <= 8 MB (scratch, no UPX)" if svc["language"] == "go" else "goal: adds <= 5 MB (small deps)"
+        row(f"{name} ({svc['language']}) size", size / 1e6, "MB")
+        row(f"{name} above base", (size - base) / 1e6, "MB", goal)
+        RESULTS[f"size/{name}"] = dict(size=size, above_base=size - base)
+
+
+def many(cold_runs: int) -> None:
+    print("4. Every production image: sequential invoke build vs invoke build-all --jobs 2")
+    names = [s["service"] for s in json.loads(sh(invoke("services", "--json")).stdout)["services"]]
+    for label, extra in (("cold", ("--no-cache",)), ("warm", ())):
+        seq = sum(timed(invoke("build", "--service", n, "--version", "bench-many", *extra))[0] for n in names)
+        par, _ = timed(invoke("build-all", "--target", "production", "--jobs", "2", "--version", "bench-many", *extra))
+        row(f"{label}: sequential ({len(names)} builds)", seq)
+        row(f"{label}: build-all --jobs 2", par)
+        row(f"{label}: parallel/sequential", par / seq, "", "goal <= 0.8" if label == "cold" else "")
+        if label == "warm":
+            row("warm: build-all of all seven", par, "s", "goal < 15 s")
+        RESULTS[f"many/{label}"] = dict(sequential=seq, parallel=par, ratio=par / seq)
+
+
+def responsiveness(runs: int) -> None:
+    print("5. Responsiveness")
+    t_list = median_time(invoke("--list"), runs)
+    row(f"invoke --list (median of {runs})", t_list, "s", "goal <= 0.300 s")
+    nox = shutil.which("nox")
+    if nox:
+        row(f"nox -l (median of {runs})", median_time([nox, "-l"], runs))
+        session = "build(service='device-service', target='production')"
+        sh(invoke("build", "--service", GO))
+        t_nox = median_time([nox, "-s", session], runs)
+        t_inv = median_time(invoke("build", "--service", GO), runs)
+        row(f"nox -s \"{session}\"", t_nox)
+        row("invoke build --service device-service", t_inv)
+        row("nox session / invoke", t_nox / t_inv, "", "goal <= 1.2")
+        RESULTS["responsiveness"] = dict(invoke_list=t_list, nox_session=t_nox, invoke_build=t_inv)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--runs", type=int, default=5)
+    parser.add_argument("--cold-runs", type=int, default=1)
+    parser.add_argument("--only", default="overhead,incremental,sizes,many,responsiveness")
+    opts = parser.parse_args()
+    print(f"machine: {os.cpu_count()} cores, {platform_line()}")
+    parts = {
+        "overhead": lambda: overhead(opts.runs, opts.cold_runs),
+        "incremental": lambda: incremental(opts.cold_runs),
+        "sizes": sizes,
+        "many": lambda: many(opts.cold_runs),
+        "responsiveness": lambda: responsiveness(opts.runs),
+    }
+    for name in opts.only.split(","):
+        parts[name.strip()]()
+    out = REPO / ".bench" / "results.json"
+    out.parent.mkdir(exist_ok=True)
+    out.write_text(json.dumps(RESULTS, indent=2))
+    print(f"results: {out}")
+
+
+def platform_line() -> str:
+    engine = sh(["docker", "version", "-f", "{{.Server.Version}}"], check=False).stdout.strip()
+    return f"docker engine {engine or '?'}, python {sys.version.split()[0]}"
+
+
+if __name__ == "__main__":
+    main()
