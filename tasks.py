@@ -10,7 +10,7 @@ from typing import Any
 from invoke import Collection, Context, Exit, task
 
 from sos_images import catalog as catalog_mod
-from sos_images.errors import ToolError
+from sos_images.errors import ToolError, UsageError
 from sos_images.report import Reporter
 
 
@@ -27,6 +27,16 @@ def edge(func: Callable[..., Any]) -> Callable[..., Any]:
             raise Exit("interrupted", code=130) from None
 
     return wrapper
+
+
+def _int_option(flag: str, value: str) -> int | None:
+    """Invoke's own int conversion ends in a traceback on bad input; ours is one line."""
+    if not value:
+        return None
+    try:
+        return int(value)
+    except ValueError:
+        raise UsageError(f"{flag} {value!r} is not a whole number (e.g. {flag} 2)") from None
 
 
 def _catalog() -> catalog_mod.Catalog:
@@ -142,15 +152,26 @@ def push(
     from sos_images.commands import push_service
 
     push_service(
-        _catalog(), service, registry, version, target, Reporter(json),
-        semver=semver, sha=sha, latest=None if latest else False, dry_run=dry_run,
+        _catalog(),
+        service,
+        registry,
+        version,
+        target,
+        Reporter(json),
+        semver=semver,
+        sha=sha,
+        latest=None if latest else False,
+        dry_run=dry_run,
     )
 
 
-@task(
-    help={k: v for k, v in PUSH_HELP.items() if k != "dry-run"} | {"build-arg": "extra build argument NAME=VALUE (repeatable)", "no-cache": "build without cache"},
-    iterable=["build_arg"],
-)
+PUBLISH_HELP = {k: v for k, v in PUSH_HELP.items() if k != "dry-run"} | {
+    "build-arg": "extra build argument NAME=VALUE (repeatable)",
+    "no-cache": "build without the layer cache",
+}
+
+
+@task(help=PUBLISH_HELP, iterable=["build_arg"])
 @edge
 def publish(
     c: Context,
@@ -172,11 +193,235 @@ def publish(
 
     catalog, out = _catalog(), Reporter(json)
     options = BuildOptions(
-        version=version, target=target or None, build_args=tuple(build_arg or ()), no_cache=no_cache,
+        version=version,
+        target=target or None,
+        build_args=tuple(build_arg or ()),
+        no_cache=no_cache,
         ca_bundle=os.environ.get("SOS_CA_BUNDLE") or None,
     )
     run_build(catalog, service, options, out)
-    push_service(catalog, service, registry, version, target, out, semver=semver, sha=sha, latest=None if latest else False)
+    push_service(
+        catalog, service, registry, version, target, out, semver=semver, sha=sha, latest=None if latest else False
+    )
 
 
-ns = Collection(services, build, login, push, publish)
+@task(
+    help={
+        "target": "build this target of every service; 'all' for every target (default: production)",
+        "language": "only the services of this language: node or go",
+        "jobs": "builds at once (default: the number of CPUs, at most 4)",
+        "version": "image tag of every image, e.g. v1.0.0 (default: latest)",
+        "no-cache": "build without the layer cache",
+        "cache-from": "cache source per build; {service} and {target} are filled in (repeatable)",
+        "cache-to": "cache export per build, e.g. type=inline (repeatable)",
+        "builder": "buildx builder name (remote BuildKit, kubernetes driver...)",
+        "registry": "registry profile the image names point at (default from pyproject.toml)",
+        "log-dir": "folder for the per-build logs (default: reports/logs)",
+        "dry-run": "print every build command and build nothing",
+        "json": "print the results as JSON on stdout",
+    },
+    iterable=["cache_from", "cache_to"],
+)
+@edge
+def build_all(
+    c: Context,
+    target: str = "",
+    language: str = "",
+    jobs: str = "",
+    version: str = "latest",
+    no_cache: bool = False,
+    cache_from: list[str] | None = None,
+    cache_to: list[str] | None = None,
+    builder: str = "",
+    registry: str = "",
+    log_dir: str = "",
+    dry_run: bool = False,
+    json: bool = False,
+) -> None:
+    """Build many images in parallel, one log per build, a summary table; exit 1 if any failed."""
+    from pathlib import Path
+
+    from sos_images.buildall import build_all as run_all
+    from sos_images.plans import BuildOptions
+
+    options = BuildOptions(
+        version=version,
+        no_cache=no_cache,
+        cache_from=tuple(cache_from or ()),
+        cache_to=tuple(cache_to or ()),
+        builder=builder or None,
+        ca_bundle=os.environ.get("SOS_CA_BUNDLE") or None,
+        registry=registry or None,
+    )
+    run_all(
+        _catalog(),
+        options,
+        Reporter(json),
+        language=language or None,
+        target=target or None,
+        jobs=_int_option("--jobs", jobs),
+        log_dir=Path(log_dir) if log_dir else None,
+        dry_run=dry_run,
+    )
+
+
+IMAGE_HELP = {
+    "service": "service whose built image to check (see 'invoke services')",
+    "target": "build target that was built (default: production)",
+    "version": "version that was built, e.g. v1.2.3 (default: latest)",
+    "registry": "registry profile the image name points at (default from pyproject.toml)",
+    "json": "print the result as JSON on stdout",
+}
+
+
+def _image(service: str, target: str, version: str, registry: str) -> tuple[catalog_mod.Catalog, Any]:
+    from sos_images.checks import image_ref
+
+    catalog = _catalog()
+    return catalog, image_ref(catalog, service, target, version, registry)
+
+
+@task(
+    help=IMAGE_HELP
+    | {"timeout": "seconds to wait for healthy (default 60)", "budget-mb": "size budget, MB (default: catalog)"}
+)
+@edge
+def verify(
+    c: Context,
+    service: str = "",
+    target: str = "",
+    version: str = "latest",
+    registry: str = "",
+    timeout: str = "",
+    budget_mb: str = "",
+    json: bool = False,
+) -> None:
+    """Smoke-test a built image: hardened run, health, user, labels, port, signals, size."""
+    from sos_images.checks.verify import verify as run_verify
+
+    catalog, ref = _image(service, target, version, registry)
+    run_verify(catalog, ref, Reporter(json), timeout=timeout, budget_mb=budget_mb)
+
+
+@task(
+    help={
+        "file": "lint this Dockerfile instead of dockerfiles/Dockerfile.* (repeatable)",
+        "trivy": "also run trivy config: auto (when installed, default), always, never",
+        "json": "print the findings as JSON on stdout",
+    },
+    iterable=["file"],
+)
+@edge
+def lint(c: Context, file: list[str] | None = None, trivy: str = "", json: bool = False) -> None:
+    """Lint the Dockerfiles with hadolint (.hadolint.yaml) and trivy config."""
+    from sos_images.checks.lint import lint as run_lint
+
+    run_lint(_catalog(), Reporter(json), files=tuple(file or ()), trivy=trivy)
+
+
+@task(
+    help=IMAGE_HELP
+    | {
+        "severity": "severities to report, e.g. CRITICAL,HIGH (default: pyproject.toml)",
+        "fail-on": "severities that fail the scan (default: --severity)",
+        "ignore-unfixed": "leave out vulnerabilities without a fixed version",
+        "format": "report format: table (default), json, sarif",
+        "output": "write the report to this file instead of the terminal",
+        "scanners": "what Trivy looks for: vuln,secret (default), misconfig, license",
+        "skip-db-update": "use the vulnerability database already in Trivy's cache",
+        "db-repository": "OCI repository of the vulnerability database (a mirror)",
+        "offline": "no network: no API calls, built-in misconfiguration checks",
+        "if-available": "skip with a warning when Trivy is not installed",
+    }
+)
+@edge
+def scan(
+    c: Context,
+    service: str = "",
+    target: str = "",
+    version: str = "latest",
+    registry: str = "",
+    severity: str = "",
+    fail_on: str = "",
+    ignore_unfixed: bool = False,
+    format: str = "",
+    output: str = "",
+    scanners: str = "",
+    skip_db_update: bool = False,
+    db_repository: str = "",
+    offline: bool = False,
+    if_available: bool = False,
+    json: bool = False,
+) -> None:
+    """Scan a built image with Trivy; fail on findings at the gating severities."""
+    from sos_images.checks.scan import scan as run_scan
+
+    catalog, ref = _image(service, target, version, registry)
+    run_scan(
+        catalog,
+        ref,
+        Reporter(json),
+        if_available=if_available,
+        severity=severity,
+        fail_on=fail_on,
+        ignore_unfixed=ignore_unfixed,
+        output_format=format,
+        output=output,
+        scanners=scanners,
+        skip_db_update=skip_db_update,
+        db_repository=db_repository,
+        offline=offline,
+    )
+
+
+@task(
+    help=IMAGE_HELP
+    | {
+        "format": "cyclonedx-json (default) or spdx-json",
+        "output": "SBOM file (default: reports/sbom-<service>-<tag>.cdx.json or .spdx.json)",
+    }
+)
+@edge
+def sbom(
+    c: Context,
+    service: str = "",
+    target: str = "",
+    version: str = "latest",
+    registry: str = "",
+    format: str = "",
+    output: str = "",
+    json: bool = False,
+) -> None:
+    """Write the SBOM of a built image with syft."""
+    from sos_images.checks.sbom import sbom as run_sbom
+
+    catalog, ref = _image(service, target, version, registry)
+    run_sbom(catalog, ref, Reporter(json), fmt=format, output=output)
+
+
+@task(
+    help=IMAGE_HELP
+    | {
+        "max-wasted-bytes": "fail above this many wasted bytes, e.g. 10MB (default: pyproject.toml)",
+        "min-efficiency": "fail below this efficiency, e.g. 0.95 or 95% (default: pyproject.toml)",
+    }
+)
+@edge
+def layers(
+    c: Context,
+    service: str = "",
+    target: str = "",
+    version: str = "latest",
+    registry: str = "",
+    max_wasted_bytes: str = "",
+    min_efficiency: str = "",
+    json: bool = False,
+) -> None:
+    """Per-layer sizes and instructions, wasted bytes and efficiency, as dive's CI mode."""
+    from sos_images.checks.layers import layers as run_layers
+
+    catalog, ref = _image(service, target, version, registry)
+    run_layers(catalog, ref, Reporter(json), max_wasted=max_wasted_bytes, min_efficiency=min_efficiency)
+
+
+ns = Collection(services, build, login, push, publish, build_all, verify, lint, scan, sbom, layers)

@@ -72,8 +72,9 @@ def overhead(runs: int, cold_runs: int) -> None:
         row(f"{service} cold: invoke build --no-cache", cold_tool)
         row(f"{service} cold: docker --no-cache", cold_docker)
         row(f"{service} cold: added", 100 * (cold_tool - cold_docker) / cold_docker, "%", "goal <= 3 %")
-        RESULTS[f"overhead/{service}"] = dict(warm_tool=warm_tool, warm_docker=warm_docker,
-                                              cold_tool=cold_tool, cold_docker=cold_docker)
+        RESULTS[f"overhead/{service}"] = dict(
+            warm_tool=warm_tool, warm_docker=warm_docker, cold_tool=cold_tool, cold_docker=cold_docker
+        )
 
 
 def incremental(cold_runs: int) -> None:
@@ -156,7 +157,7 @@ def responsiveness(runs: int) -> None:
         sh(invoke("build", "--service", GO))
         t_nox = median_time([nox, "-s", session], runs)
         t_inv = median_time(invoke("build", "--service", GO), runs)
-        row(f"nox -s \"{session}\"", t_nox)
+        row(f'nox -s "{session}"', t_nox)
         row("invoke build --service device-service", t_inv)
         row("nox session / invoke", t_nox / t_inv, "", "goal <= 1.2")
         RESULTS["responsiveness"] = dict(invoke_list=t_list, nox_session=t_nox, invoke_build=t_inv)

@@ -28,6 +28,7 @@ ARG VERSION=dev
 ARG BUILD_DATE=unknown
 ARG GIT_COMMIT=unknown
 # UPX is opt-in: Trivy and syft cannot see the Go modules inside a packed binary.
+# (upx itself reads $UPX as options, hence the unset.)
 ARG UPX=false
 RUN --mount=type=cache,id=gomod,target=/go/pkg/mod \
     --mount=type=cache,id=gobuild,target=/root/.cache/go-build \
@@ -35,7 +36,7 @@ RUN --mount=type=cache,id=gomod,target=/go/pkg/mod \
     GOOS=$TARGETOS GOARCH=$TARGETARCH go build -trimpath \
         -ldflags "-s -w -X main.Version=${VERSION} -X main.BuildDate=${BUILD_DATE} -X main.GitCommit=${GIT_COMMIT}" \
         -o /out/app ./cmd; \
-    if [ "$UPX" = "true" ]; then apk add --no-cache upx; upx --best --lzma /out/app; fi; \
+    if [ "$UPX" = "true" ]; then apk add --no-cache upx; (unset UPX; upx --best --lzma /out/app); fi; \
     cp "$(go env GOROOT)/lib/time/zoneinfo.zip" /out/zoneinfo.zip
 
 # Debug image: full toolchain, Delve headless on 2345, binary with symbols and no optimisations.

@@ -212,6 +212,42 @@ class Engine:
     def history(self, ref: str) -> list[dict[str, Any]]:
         return self.client.api.history(ref)
 
+    def image_archive(self, ref: str) -> Any:
+        """`docker save` of one image as an iterator of byte chunks (a docker-archive tar)."""
+        return self.client.api.get_image(ref, chunk_size=1 << 20)
+
+    @contextlib.contextmanager
+    def container(self, image: str, *, start: bool = True, **kwargs: Any) -> Any:
+        """A container (started unless start=False) that is removed on leaving the block, whatever happened.
+
+        create + start rather than run: a failed start would leave the created container behind.
+        """
+        import docker
+
+        try:
+            container = self.client.containers.create(image, **kwargs)
+        except docker.errors.APIError as exc:
+            raise CommandFailed(f"could not create a container of {image}: {exc.explanation or exc}") from None
+        try:
+            if start:
+                container.start()
+            yield container
+        finally:
+            with contextlib.suppress(docker.errors.DockerException):
+                container.remove(force=True)
+
+    def path_exists(self, container: Any, path: str) -> bool:
+        """Whether `path` (a file, directory or symlink) exists in a container's filesystem."""
+        import docker
+
+        try:
+            stream, _ = self.client.api.get_archive(container.id, path)
+        except docker.errors.NotFound:
+            return False
+        for _ in stream:  # drain it, so the connection goes back to the pool
+            pass
+        return True
+
     def remove_tag(self, ref: str) -> None:
         import docker
 
@@ -245,3 +281,30 @@ def _push_error(repository: str, tag: str, error: str) -> str:
     elif "connection refused" in lowered or "no such host" in lowered or "timeout" in lowered:
         hint = f"the registry {host} is not reachable: is it running?"
     return f"push of {repository}:{tag} failed: {error.strip()}; {hint}"
+
+
+# --- Containers seen from the host -------------------------------------------------------------------
+
+
+def process_uid(pid: int) -> int | None:
+    """The real UID of a host process (a container's PID 1), or None when /proc does not show it."""
+    try:
+        status = Path(f"/proc/{pid}/status").read_text(encoding="utf-8")
+    except OSError:
+        return None
+    for line in status.splitlines():
+        if line.startswith("Uid:"):
+            return int(line.split()[1])
+    return None
+
+
+def http_get(url: str, timeout: float = 3.0) -> tuple[int, str, bytes]:
+    """GET url: (status, content type, body). HTTP error statuses are returned, not raised."""
+    import urllib.error
+    import urllib.request
+
+    try:
+        with urllib.request.urlopen(url, timeout=timeout) as resp:
+            return resp.status, resp.headers.get("Content-Type", ""), resp.read(65536)
+    except urllib.error.HTTPError as exc:
+        return exc.code, exc.headers.get("Content-Type", ""), exc.read(65536)

