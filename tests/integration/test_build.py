@@ -4,13 +4,17 @@ from __future__ import annotations
 
 import io
 import json
+import shutil
+import socket
 import tarfile
+import time
 import uuid
 from pathlib import Path
 from typing import Any
 
 import pytest
 
+from tests.conftest import REPO
 from tests.integration.conftest import FAST_HEALTH, copy_repo, free_port, invoke, process_uid, running, wait_health
 
 NODE, GO = "auth-service", "device-service"
@@ -173,3 +177,37 @@ def test_a_ca_bundle_reaches_the_build_as_a_secret_and_never_the_image(client, t
         assert marker not in history and str(bundle) not in history
     finally:
         client.images.remove(tag)
+
+
+def test_node_development_image_reloads_when_mounted_sources_change(built, client, tmp_path: Path) -> None:
+    src = tmp_path / "src"
+    shutil.copytree(REPO / "services" / NODE / "src", src)
+    src.chmod(0o755)
+    port = free_port()
+    volumes = {str(src): {"bind": "/app/src", "mode": "ro"}}
+    with running(client, built(NODE, "development").image, ports={"3000/tcp": ("127.0.0.1", port)}, volumes=volumes):
+        assert http_json(port)["service"] == NODE
+        app = src / "app.ts"
+        app.write_text(app.read_text().replace(f'SERVICE_NAME = "{NODE}"', 'SERVICE_NAME = "reloaded"'))
+        deadline = time.monotonic() + 30
+        while http_json(port).get("service") != "reloaded":
+            assert time.monotonic() < deadline, "node --watch did not reload the edited source"
+            time.sleep(0.5)
+
+
+@pytest.mark.parametrize(("service", "debug_port"), [(GO, 2345), (NODE, 9229)])
+def test_development_images_serve_their_debugger(built, client, service: str, debug_port: int) -> None:
+    port = free_port()
+    with running(client, built(service, "development").image, ports={f"{debug_port}/tcp": ("127.0.0.1", port)}):
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                with socket.create_connection(("127.0.0.1", port), timeout=2) as conn:
+                    if debug_port == 9229:  # the inspector answers HTTP with its targets
+                        conn.sendall(b"GET /json/version HTTP/1.0\r\n\r\n")
+                        assert b"node.js" in conn.recv(4096).lower()
+                    break
+            except (OSError, AssertionError):
+                if time.monotonic() > deadline:
+                    raise
+                time.sleep(0.5)
