@@ -211,3 +211,22 @@ def test_development_images_serve_their_debugger(built, client, service: str, de
                 if time.monotonic() > deadline:
                     raise
                 time.sleep(0.5)
+
+
+def test_go_cross_compiles_for_the_requested_platform(client) -> None:
+    """GOARCH comes from TARGETARCH: an arm64 scratch image builds on amd64 without emulation."""
+    tag = "ghcr.io/sos-app/device-service:arm64-check"
+    result = invoke("build", "--service", GO, "--version", "arm64-check", "--platform", "linux/arm64")
+    assert result.returncode == 0, result.stderr[-3000:]
+    try:
+        assert client.images.get(tag).attrs["Architecture"] == "arm64"
+        container = client.containers.create(tag)
+        try:
+            archive = io.BytesIO(b"".join(container.get_archive("/app")[0]))
+        finally:
+            container.remove(force=True)
+        with tarfile.open(fileobj=archive) as tar:
+            header = tar.extractfile("app").read(20)
+        assert header[:4] == b"\x7fELF" and int.from_bytes(header[18:20], "little") == 0xB7  # EM_AARCH64
+    finally:
+        client.images.remove(tag)
