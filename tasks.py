@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import functools
-import os
 from collections.abc import Callable
 from typing import Any
 
@@ -102,7 +101,7 @@ def build(
         cache_from=tuple(cache_from or ()),
         cache_to=tuple(cache_to or ()),
         builder=builder or None,
-        ca_bundle=ca_bundle or os.environ.get("SOS_CA_BUNDLE") or None,
+        ca_bundle=ca_bundle or None,
         progress=progress,
         registry=registry or None,
     )
@@ -197,7 +196,6 @@ def publish(
         target=target or None,
         build_args=tuple(build_arg or ()),
         no_cache=no_cache,
-        ca_bundle=os.environ.get("SOS_CA_BUNDLE") or None,
     )
     run_build(catalog, service, options, out)
     push_service(
@@ -250,7 +248,6 @@ def build_all(
         cache_from=tuple(cache_from or ()),
         cache_to=tuple(cache_to or ()),
         builder=builder or None,
-        ca_bundle=os.environ.get("SOS_CA_BUNDLE") or None,
         registry=registry or None,
     )
     run_all(

@@ -22,6 +22,7 @@ REGISTRY_HOST = re.compile(
     r"^(localhost|[A-Za-z0-9-]+(\.[A-Za-z0-9-]+)+|\[[0-9a-fA-F:]+\]|[A-Za-z0-9-]+)(:[0-9]{1,5})?$"
 )
 OCI = "org.opencontainers.image."
+CA_BUNDLE_ENV = "SOS_CA_BUNDLE"  # default for --ca-bundle
 
 
 @dataclass(frozen=True)
@@ -192,8 +193,9 @@ def plan_build(
     argv += ["--file", str(catalog.dockerfiles / service.language.dockerfile), "--target", target, "--tag", image]
     argv += [f"--build-arg={k}={v}" for k, v in args]
     argv += [f"--label={k}={v}" for k, v in labels]
-    if options.ca_bundle:
-        argv.append(f"--secret=id=ca,src={_ca_bundle(options.ca_bundle)}")
+    ca_bundle = options.ca_bundle or (environ or {}).get(CA_BUNDLE_ENV)
+    if ca_bundle:
+        argv.append(f"--secret=id=ca,src={_ca_bundle(ca_bundle)}")
     argv.append(str(service.path))
     return BuildPlan(service, target, version, image, args, labels, tuple(argv), tuple(client.env().items()))
 

@@ -167,3 +167,13 @@ def test_go_preflight_reports_module_and_dependency_count(fake_repo: Path) -> No
 def test_make_plan_validates_before_anything_runs(fake_repo: Path) -> None:
     with pytest.raises(UsageError, match="valid targets"):
         make_plan(load_catalog(fake_repo), "auth-service", BuildOptions(target="production-alpine"))
+
+
+def test_ca_bundle_defaults_to_sos_ca_bundle(fake_repo: Path, tmp_path: Path) -> None:
+    bundle = tmp_path / "proxy-ca.pem"
+    bundle.write_text("-----BEGIN CERTIFICATE-----\n")
+    catalog = load_catalog(fake_repo)
+    p = plan_build(
+        catalog, catalog.service("auth-service"), BuildOptions(), SOURCE, BUILDX, {"SOS_CA_BUNDLE": str(bundle)}
+    )
+    assert f"--secret=id=ca,src={bundle}" in p.argv
