@@ -112,17 +112,17 @@ def build(
     dry_run: bool = False,
     engine: docker.Engine | None = None,
 ) -> BuildResult:
-    if not dry_run:
-        docker.preload_sdk()
-    plan, facts = make_plan(catalog, service_name, options)
-    if not dry_run:
-        engine = engine or docker.Engine()
-        engine.ping()
-    announce(plan, facts, out)
-    if dry_run or engine is None:
+    if dry_run:
+        plan, facts = make_plan(catalog, service_name, options)
+        announce(plan, facts, out)
         out.info("Dry run: nothing built. The command:")
         print(plan.command_line(), file=out.stream, flush=True)
         return BuildResult(plan, None, 0.0)
+    docker.preload_sdk()
+    plan, facts = make_plan(catalog, service_name, options)
+    engine = engine or docker.Engine()
+    engine.ping()
+    announce(plan, facts, out)
     out.success("Pre-build checks passed")
     out.info("Building Docker image...")
     started = time.perf_counter()
