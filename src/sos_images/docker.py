@@ -76,7 +76,7 @@ def run(
         stderr=subprocess.PIPE if capture else None,
     )
     if check and proc.returncode != 0:
-        detail = _last_line(proc.stderr) if capture else ""
+        detail = last_line(proc.stderr) if capture else ""
         raise CommandFailed(
             f"{Path(argv[0]).name} {argv[1] if len(argv) > 1 else ''} failed (exit {proc.returncode})"
             + (f": {detail}" if detail else ""),
@@ -85,8 +85,9 @@ def run(
     return proc
 
 
-def _last_line(text: str | None) -> str:
-    lines = [line.strip() for line in (text or "").splitlines() if line.strip()]
+def last_line(text: str | None) -> str:
+    """The last meaningful line of a tool's stderr: its error, not a trailing warning."""
+    lines = [line.strip() for line in (text or "").splitlines() if line.strip() and "WARNING" not in line]
     return lines[-1] if lines else ""
 
 

@@ -120,6 +120,21 @@ def repository(registry: Registry, service: Service | str) -> str:
     return "/".join(parts)
 
 
+def image_name(
+    catalog: Catalog,
+    service: Service,
+    target: str,
+    version: str,
+    registry_name: str | None = None,
+    environ: Mapping[str, str] | None = None,
+) -> str:
+    """What `invoke build` tags: <host>/<namespace>/<service>:<version>[-<target>]. Every verb finds images by it."""
+    registry = catalog.registry(registry_name).resolved(environ or {})
+    if registry_name:
+        check_registry_host(registry)
+    return f"{repository(registry, service)}:{image_tag(version, target, service)}"
+
+
 def check_registry_host(registry: Registry) -> Registry:
     if not registry.host:
         hint = f"set {registry.host_env}" if registry.host_env else "set its host in pyproject.toml"
@@ -183,10 +198,7 @@ def plan_build(
 ) -> BuildPlan:
     target = service.check_target(options.target)
     version = check_version(options.version)
-    registry = catalog.registry(options.registry).resolved(environ or {})
-    if options.registry:
-        check_registry_host(registry)
-    image = f"{repository(registry, service)}:{image_tag(version, target, service)}"
+    image = image_name(catalog, service, target, version, options.registry, environ)
     args = build_args(catalog, service, version, source, parse_build_args(options.build_args))
     labels = oci_labels(service, version, source, catalog.source_url)
     argv = [*client.prefix(), *_buildx_options(options, client)]

@@ -10,7 +10,7 @@ from typing import Any
 from . import docker
 from .catalog import Catalog, Registry
 from .errors import CommandFailed, UsageError
-from .plans import check_registry_host, check_version, image_tag, repository
+from .plans import check_registry_host, check_version, image_name, repository
 from .report import Reporter
 from .tags import TagPolicy, release_tags
 
@@ -42,7 +42,7 @@ def login(catalog: Catalog, name: str | None, out: Reporter, environ: Mapping[st
     argv = ["docker", "login", "--username", user, "--password-stdin", registry.host]
     proc = docker.run(argv, input_text=password, capture=True, check=False)
     if proc.returncode != 0:
-        reason = _scrub(_last_line(proc.stderr), password) or f"exit {proc.returncode}"
+        reason = _scrub(docker.last_line(proc.stderr), password) or f"exit {proc.returncode}"
         raise CommandFailed(
             f"login to {registry.host} as {user} failed: {reason}; check {' or '.join(registry.password_env)}",
             proc.returncode,
@@ -53,11 +53,6 @@ def login(catalog: Catalog, name: str | None, out: Reporter, environ: Mapping[st
 
 def _scrub(text: str, secret: str) -> str:
     return text.replace(secret, "***") if secret else text
-
-
-def _last_line(text: str | None) -> str:
-    lines = [line.strip() for line in (text or "").splitlines() if line.strip() and "WARNING" not in line]
-    return lines[-1] if lines else ""
 
 
 @dataclass(frozen=True)
@@ -89,8 +84,7 @@ def plan_push(
     target = service.check_target(target)
     version = check_version(version)
     registry = resolve(catalog, registry_name, environ)
-    local = catalog.registry().resolved(environ)
-    source = f"{repository(local, service)}:{image_tag(version, target, service)}"
+    source = image_name(catalog, service, target, version, environ=environ)
     tags = release_tags(version, target, service.language.default_target, commit, policy)
     return PushPlan(service.name, target, version, source, repository(registry, service), tuple(tags), registry.name)
 

@@ -21,6 +21,7 @@ from typing import Any
 
 import pytest
 
+from sos_images import docker as docker_layer
 from tests.conftest import REPO
 
 RUN_ID = uuid.uuid4().hex[:8]
@@ -136,11 +137,9 @@ def wait_health(container: Any, timeout: float = 60) -> str:
 def process_uid(container: Any) -> int:
     """The real UID of the container's main process, read from the host's /proc."""
     container.reload()
-    pid = container.attrs["State"]["Pid"]
-    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-        if line.startswith("Uid:"):
-            return int(line.split()[1])
-    raise AssertionError("no Uid line")
+    uid = docker_layer.process_uid(container.attrs["State"]["Pid"])
+    assert uid is not None, "no Uid line in /proc"
+    return uid
 
 
 FAST_HEALTH = {"test": None, "interval": 1_000_000_000, "timeout": 3_000_000_000, "retries": 3, "start_period": 0}

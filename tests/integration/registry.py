@@ -14,6 +14,8 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from tests.integration.conftest import free_port
+
 USER, PASSWORD = "sos-ci", "s3cret-Pa55-for-tests"
 
 
@@ -67,12 +69,6 @@ class LocalRegistry:
         return self.skopeo("inspect", f"docker://{self.host}/{reference}")["Digest"]
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 def _make_tls(root: Path, host: str) -> tuple[Path, Path]:
     """A CA made for the test and a server certificate for 127.0.0.1 signed by it."""
     ca_key, ca_crt, key, csr, crt = (root / n for n in ("ca.key", "ca.crt", "server.key", "server.csr", "server.crt"))
@@ -124,7 +120,7 @@ def _make_tls(root: Path, host: str) -> tuple[Path, Path]:
 @contextlib.contextmanager
 def local_registry(root: Path, tls: bool = False) -> Iterator[LocalRegistry]:
     root.mkdir(parents=True, exist_ok=True)
-    port = _free_port()
+    port = free_port()
     reg = LocalRegistry(root, port, tls)
     htpasswd = subprocess.run(["htpasswd", "-Bbn", USER, PASSWORD], capture_output=True, text=True, check=True)
     (root / "htpasswd").write_text(htpasswd.stdout)

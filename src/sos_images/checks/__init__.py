@@ -18,7 +18,7 @@ from typing import Any
 
 from ..catalog import Catalog, Service
 from ..errors import UsageError
-from ..plans import check_registry_host, check_version, image_tag, repository
+from ..plans import check_version, image_name
 from ..report import Reporter
 
 SIZE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([kKmMgG]i?)?[bB]?\s*$")
@@ -70,11 +70,8 @@ def image_ref(
     svc = catalog.service(service)
     resolved_target = svc.check_target(target or None)
     resolved_version = check_version(version)
-    reg = catalog.registry(registry or None).resolved(environ)
-    if registry:
-        check_registry_host(reg)
-    tag = image_tag(resolved_version, resolved_target, svc)
-    return ImageRef(svc, resolved_target, resolved_version, f"{repository(reg, svc)}:{tag}")
+    image = image_name(catalog, svc, resolved_target, resolved_version, registry or None, environ)
+    return ImageRef(svc, resolved_target, resolved_version, image)
 
 
 def require_image(engine: Any, ref: ImageRef) -> dict[str, Any]:
