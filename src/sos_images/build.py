@@ -12,8 +12,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from . import docker
+from . import process
 from .catalog import Catalog, Service
+from .engine import Engine, preload_sdk
 from .errors import ServiceError
 from .plans import BuildOptions, BuildPlan, plan_build
 from .report import ImageReport, Reporter, human_size
@@ -98,8 +99,8 @@ def make_plan(
     service = catalog.service(service_name)
     service.check_target(options.target)
     facts = preflight(service)
-    client = docker.find_build_client(environ)
-    plan = plan_build(catalog, service, options, docker.source_info(catalog.root, environ), client, environ)
+    client = process.find_build_client(environ)
+    plan = plan_build(catalog, service, options, process.source_info(catalog.root, environ), client, environ)
     return plan, facts
 
 
@@ -110,7 +111,7 @@ def build(
     out: Reporter,
     *,
     dry_run: bool = False,
-    engine: docker.Engine | None = None,
+    engine: Engine | None = None,
 ) -> BuildResult:
     if dry_run:
         plan, facts = make_plan(catalog, service_name, options)
@@ -118,15 +119,15 @@ def build(
         out.info("Dry run: nothing built. The command:")
         print(plan.command_line(), file=out.stream, flush=True)
         return BuildResult(plan, None, 0.0)
-    docker.preload_sdk()
+    preload_sdk()
     plan, facts = make_plan(catalog, service_name, options)
-    engine = engine or docker.Engine()
+    engine = engine or Engine()
     engine.ping()
     announce(plan, facts, out)
     out.success("Pre-build checks passed")
     out.info("Building Docker image...")
     started = time.perf_counter()
-    docker.run(plan.argv, env=dict(plan.env), stdout=sys.stderr if out.json_mode else None)
+    process.run(plan.argv, env=dict(plan.env), stdout=sys.stderr if out.json_mode else None)
     seconds = time.perf_counter() - started
     data = engine.inspect_image(plan.image)
     report = ImageReport.from_inspect(plan.image, data) if data else None

@@ -16,9 +16,10 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
-from . import docker
+from . import process
 from .build import make_plan
 from .catalog import LANGUAGES, Catalog
+from .engine import Engine
 from .errors import CommandFailed, ToolError, UsageError
 from .plans import BuildOptions, BuildPlan
 from .report import Reporter, human_size
@@ -131,7 +132,7 @@ def run_job(job: Job, log_dir: Path) -> Outcome:
     assert job.plan is not None
     log = log_path(log_dir, job)
     started = time.perf_counter()
-    proc = docker.run(job.plan.argv, env=dict(job.plan.env), capture=True, echo=False, check=False)
+    proc = process.run(job.plan.argv, env=dict(job.plan.env), capture=True, echo=False, check=False)
     seconds = time.perf_counter() - started
     log.write_text(f"+ {job.plan.command_line()}\n{proc.stdout}{proc.stderr}\n[exit {proc.returncode}]\n")
     error = "" if proc.returncode == 0 else _reason(proc.stderr, proc.returncode)
@@ -175,7 +176,7 @@ def build_all(
     if dry_run:
         outcomes, log_dir = _dry_run(planned, out), None
     else:
-        engine = docker.Engine()
+        engine = Engine()
         engine.ping()
         log_dir = (log_dir or catalog.root / "reports" / "logs").resolve()
         log_dir.mkdir(parents=True, exist_ok=True)
@@ -187,7 +188,7 @@ def build_all(
     return outcomes
 
 
-def _run_pool(planned: Sequence[Job], jobs: int, log_dir: Path, engine: docker.Engine, out: Reporter) -> list[Outcome]:
+def _run_pool(planned: Sequence[Job], jobs: int, log_dir: Path, engine: Engine, out: Reporter) -> list[Outcome]:
     failed_early = [Outcome(j.service, j.target, "", False, 0.0, None, error=j.error) for j in planned if not j.plan]
     runnable = [j for j in planned if j.plan is not None]
     out.info(f"Building {len(runnable)} images, {jobs} at a time; one log per build in {log_dir}")
@@ -203,7 +204,7 @@ def _run_pool(planned: Sequence[Job], jobs: int, log_dir: Path, engine: docker.E
     return sorted(failed_early + done, key=lambda o: order[(o.service, o.target)])
 
 
-def _finish(future: Future[Outcome], job: Job, engine: docker.Engine, out: Reporter, log_dir: Path) -> Outcome:
+def _finish(future: Future[Outcome], job: Job, engine: Engine, out: Reporter, log_dir: Path) -> Outcome:
     """Record one finished build; the image is inspected here, in the main thread, for its size."""
     try:
         outcome = future.result()

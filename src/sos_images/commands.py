@@ -43,20 +43,21 @@ def push_service(
     latest: bool | None = None,
     dry_run: bool = False,
 ) -> list[dict[str, str]]:
-    from . import docker
+    from . import process
+    from .engine import Engine
     from .registry import plan_push, push
     from .tags import TagPolicy
 
     policy = TagPolicy.from_settings(
         catalog.settings.get("tags", {}), semver="required" if semver else None, sha=sha or None, latest=latest
     )
-    commit = docker.source_info(catalog.root).commit
+    commit = process.source_info(catalog.root).commit
     plan = plan_push(catalog, service, registry or None, version, target or None, policy, commit)
     if dry_run:
         for ref in plan.refs:
             out.info(f"would push {ref}")
         return [{"ref": ref, "digest": ""} for ref in plan.refs]
-    engine = docker.Engine()
+    engine = Engine()
     engine.ping()
     pushed = [{"ref": p.ref, "digest": p.digest} for p in push(plan, engine, out)]
     if out.json_mode:

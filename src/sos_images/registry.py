@@ -7,8 +7,9 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from . import docker
+from . import process
 from .catalog import Catalog, Registry
+from .engine import Engine
 from .errors import CommandFailed, UsageError
 from .plans import check_registry_host, check_version, image_name, repository
 from .report import Reporter
@@ -40,9 +41,9 @@ def login(catalog: Catalog, name: str | None, out: Reporter, environ: Mapping[st
     registry = resolve(catalog, name, environ)
     user, password = credentials(registry, environ)
     argv = ["docker", "login", "--username", user, "--password-stdin", registry.host]
-    proc = docker.run(argv, input_text=password, capture=True, check=False)
+    proc = process.run(argv, input_text=password, capture=True, check=False)
     if proc.returncode != 0:
-        reason = _scrub(docker.last_line(proc.stderr), password) or f"exit {proc.returncode}"
+        reason = _scrub(process.last_line(proc.stderr), password) or f"exit {proc.returncode}"
         raise CommandFailed(
             f"login to {registry.host} as {user} failed: {reason}; check {' or '.join(registry.password_env)}",
             proc.returncode,
@@ -95,7 +96,7 @@ class Pushed:
     digest: str
 
 
-def push(plan: PushPlan, engine: docker.Engine, out: Reporter) -> list[Pushed]:
+def push(plan: PushPlan, engine: Engine, out: Reporter) -> list[Pushed]:
     """Tag and push every ref of the plan. On failure, the local tags this call created are removed."""
     if engine.inspect_image(plan.source_image) is None:
         suffix = "" if plan.target == "production" else f" --target {plan.target}"
@@ -106,7 +107,7 @@ def push(plan: PushPlan, engine: docker.Engine, out: Reporter) -> list[Pushed]:
     created = [ref for ref in plan.refs if engine.inspect_image(ref) is None]
     try:
         for tag in plan.tags:
-            engine.client.api.tag(plan.source_image, plan.repository, tag)
+            engine.tag(plan.source_image, plan.repository, tag)
         pushed = [_push_one(engine, plan, tag, out) for tag in plan.tags]
     except BaseException:
         for ref in created:
@@ -117,7 +118,7 @@ def push(plan: PushPlan, engine: docker.Engine, out: Reporter) -> list[Pushed]:
     return pushed
 
 
-def _push_one(engine: docker.Engine, plan: PushPlan, tag: str, out: Reporter) -> Pushed:
+def _push_one(engine: Engine, plan: PushPlan, tag: str, out: Reporter) -> Pushed:
     ref = f"{plan.repository}:{tag}"
     out.line("PUSH", ref)
     digest = engine.push(plan.repository, tag, _progress(out))

@@ -21,7 +21,7 @@ from typing import Any
 
 import pytest
 
-from sos_images import docker as docker_layer
+from sos_images import process as docker_layer
 from tests.conftest import REPO
 
 RUN_ID = uuid.uuid4().hex[:8]

@@ -11,6 +11,7 @@ import pytest
 from sos_images.catalog import load_catalog
 from sos_images.checks import ImageRef, image_ref
 from sos_images.checks import verify as v
+from sos_images.engine import Container
 
 OCI = "org.opencontainers.image."
 NS = 1_000_000_000
@@ -164,8 +165,8 @@ def test_the_health_endpoint_must_answer_200_json_with_a_status(
     assert check.ok is ok and fragment in check.detail
 
 
-class FakeContainer:
-    """Plays back a list of container states, as reload() would see them."""
+class FakeSDKContainer:
+    """Plays back a list of container states, as the SDK's reload() would see them."""
 
     def __init__(self, states: list[dict[str, Any]], logs: bytes = b"") -> None:
         self.states, self._logs, self.attrs = states, logs, {"State": states[0]}
@@ -182,6 +183,17 @@ class FakeContainer:
     def stop(self, timeout: int) -> None:
         self.stopped_with = timeout
         self.states = [{"Running": False, "ExitCode": 0}]
+
+
+class FakeContainer(Container):
+    """The engine's Container wrapper around a played-back SDK container."""
+
+    def __init__(self, states: list[dict[str, Any]], logs: bytes = b"") -> None:
+        super().__init__(FakeSDKContainer(states, logs))
+
+    @property
+    def stopped_with(self) -> int | None:
+        return self._c.stopped_with
 
 
 def running(health: str) -> dict[str, Any]:
@@ -218,7 +230,7 @@ def test_stop_gives_the_app_ten_seconds_and_passes_when_quick() -> None:
 def test_stop_fails_when_it_takes_longer_than_the_budget(monkeypatch) -> None:
     monkeypatch.setattr(v, "STOP_BUDGET_S", 0.05)
     container = FakeContainer([{"Running": True}])
-    real_stop = container.stop
+    real_stop = container._c.stop
 
     def slow_stop(timeout: int) -> None:
         import time
@@ -226,7 +238,7 @@ def test_stop_fails_when_it_takes_longer_than_the_budget(monkeypatch) -> None:
         time.sleep(0.1)
         real_stop(timeout)
 
-    container.stop = slow_stop  # type: ignore[method-assign]
+    container._c.stop = slow_stop  # type: ignore[method-assign]
     check = v.check_stop(container)
     assert not check.ok and "SIGTERM did not stop the app" in check.detail
 

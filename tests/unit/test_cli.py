@@ -10,8 +10,8 @@ from pathlib import Path
 
 import pytest
 
-from sos_images.docker import find_build_client
 from sos_images.errors import EnvironmentProblem
+from sos_images.process import find_build_client
 from tests.conftest import REPO, make_go_service, make_node_service
 
 

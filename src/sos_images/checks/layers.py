@@ -18,8 +18,8 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import IO, Any
 
-from .. import docker
 from ..catalog import Catalog
+from ..engine import Engine
 from ..errors import CheckFailed, UsageError
 from ..report import Reporter, human_size
 from . import ImageRef, parse_size, require_image, section
@@ -273,10 +273,10 @@ def layers(
     *,
     max_wasted: str = "",
     min_efficiency: str = "",
-    engine: docker.Engine | None = None,
+    engine: Engine | None = None,
 ) -> dict[str, Any]:
     limits = Thresholds.resolve(section(catalog, "layers"), max_wasted, min_efficiency)
-    engine = engine or docker.Engine()
+    engine = engine or Engine()
     engine.ping()
     require_image(engine, ref)
     config, entries = read_archive(engine.image_archive(ref.image))
@@ -318,7 +318,7 @@ def _cut(text: str, width: int = 70) -> str:
     return text if len(text) <= width else text[: width - 1] + "…"
 
 
-def scan_packed(engine: docker.Engine, image: str) -> list[str]:
+def scan_packed(engine: Engine, image: str) -> list[str]:
     """UPX-packed executables in an image (used by `scan`: Trivy cannot see inside them)."""
     _, entries = read_archive(engine.image_archive(image), head=4096)
     return packed_binaries(analyze(entries))

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from .. import docker
+from .. import process
 from ..catalog import Catalog
 from ..errors import CheckFailed, CommandFailed, EnvironmentProblem, UsageError
 from ..report import Reporter
@@ -91,7 +91,7 @@ def parse_trivy_config(text: str, file: str) -> list[Finding]:
 
 def run_hadolint(catalog: Catalog, files: list[Path]) -> tuple[list[Finding], bool]:
     """(findings, failed): hadolint's exit status applies the threshold of .hadolint.yaml."""
-    proc = docker.run(hadolint_argv(catalog.root / CONFIG, files), capture=True, check=False, cwd=catalog.root)
+    proc = process.run(hadolint_argv(catalog.root / CONFIG, files), capture=True, check=False, cwd=catalog.root)
     found = parse_hadolint(proc.stdout)
     if proc.returncode != 0 and not found:
         raise CommandFailed(f"hadolint failed (exit {proc.returncode}): {(proc.stderr or '').strip()[:200]}")
@@ -101,7 +101,7 @@ def run_hadolint(catalog: Catalog, files: list[Path]) -> tuple[list[Finding], bo
 def run_trivy_config(trivy: str, files: list[Path], severity: Sequence[str]) -> list[Finding]:
     found = []
     for file in files:
-        proc = docker.run(trivy_config_argv(trivy, file, severity), capture=True)
+        proc = process.run(trivy_config_argv(trivy, file, severity), capture=True)
         found += parse_trivy_config(proc.stdout, str(file))
     return found
 

@@ -11,8 +11,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from .. import docker
+from .. import process
 from ..catalog import Catalog
+from ..engine import Engine
 from ..errors import CommandFailed, UsageError
 from ..plans import image_tag
 from ..report import Reporter
@@ -74,11 +75,11 @@ def go_stdlib(found: list[Component]) -> str | None:
 def sbom(catalog: Catalog, ref: ImageRef, out: Reporter, *, fmt: str = "", output: str = "") -> dict[str, Any]:
     fmt = check_format(fmt)
     dest = Path(output) if output else default_path(catalog.root, ref, fmt)
-    engine = docker.Engine()
+    engine = Engine()
     engine.ping()
     require_image(engine, ref)
     with atomic_path(dest) as tmp:
-        docker.run(syft_argv(ref.image, fmt, tmp), env=SYFT_ENV, capture=True)
+        process.run(syft_argv(ref.image, fmt, tmp), env=SYFT_ENV, capture=True)
         try:
             found = components(json.loads(tmp.read_text(encoding="utf-8")), fmt)
         except ValueError as exc:

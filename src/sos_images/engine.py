@@ -1,0 +1,246 @@
+"""The engine boundary: the Docker engine through the SDK, behind methods. Callers never see SDK objects.
+
+The SDK is used for what it does well (ping, inspect, history, archives, containers, tags, push streams); builds
+go through the docker CLI (process.run), since the SDK has no BuildKit. The SDK is imported lazily: it costs
+~0.1 s, and `invoke --list` should not pay for it.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import http.client
+import importlib
+import os
+import re
+import socket
+import threading
+import time
+from collections.abc import Callable, Iterator, Mapping
+from typing import Any
+
+from .errors import CommandFailed, EnvironmentProblem
+
+# The containerd image store reports a push's digest only in its last status line.
+PUSHED_DIGEST = re.compile(r"digest: (sha256:[0-9a-f]{64})")
+
+
+def preload_sdk() -> None:
+    """Import the SDK in the background: it then loads while the main thread waits on a build subprocess."""
+    threading.Thread(target=importlib.import_module, args=("docker",), daemon=True).start()
+
+
+class _UnixHTTPConnection(http.client.HTTPConnection):
+    def __init__(self, path: str, timeout: float) -> None:
+        super().__init__("localhost", timeout=timeout)
+        self.path = path
+
+    def connect(self) -> None:
+        self.sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        self.sock.settimeout(self.timeout)
+        self.sock.connect(self.path)
+
+
+class Container:
+    """One container, seen through the questions the checks ask of it."""
+
+    def __init__(self, sdk_container: Any) -> None:
+        self._c = sdk_container
+
+    @property
+    def id(self) -> str:
+        return self._c.id
+
+    def state(self) -> dict[str, Any]:
+        """The current State (Running, ExitCode, Health, Pid...)."""
+        self._c.reload()
+        return self._c.attrs["State"]
+
+    def host_port(self, port: int) -> int | None:
+        self._c.reload()
+        bindings = ((self._c.attrs.get("NetworkSettings") or {}).get("Ports") or {}).get(f"{port}/tcp") or []
+        return int(bindings[0]["HostPort"]) if bindings else None
+
+    def logs(self, tail: int | None = None) -> str:
+        raw = self._c.logs(tail=tail) if tail else self._c.logs()
+        return raw.decode("utf-8", "replace")
+
+    def stop(self, timeout: int) -> None:
+        self._c.stop(timeout=timeout)
+
+    def wait(self, timeout: float) -> int | None:
+        return self._c.wait(timeout=timeout).get("StatusCode")
+
+    def process_uid(self, pid: int) -> int | None:
+        """The UID of process `pid` as `docker top` reports it (when /proc does not show it: a remote engine)."""
+        try:
+            top = self._c.top(ps_args="-o pid,uid")
+        except Exception:  # any failure here means: unknown
+            return None
+        titles = top.get("Titles") or []
+        for row in top.get("Processes") or []:
+            record = dict(zip(titles, row, strict=False))
+            if record.get("PID") == str(pid) and str(record.get("UID", "")).isdigit():
+                return int(record["UID"])
+        return None
+
+
+class Engine:
+    """The Docker engine through the SDK. Construction never fails; `ping` says whether it answers."""
+
+    def __init__(self, environ: Mapping[str, str] = os.environ) -> None:
+        self.host = environ.get("DOCKER_HOST", "unix:///var/run/docker.sock")
+        self._client: Any = None
+
+    @property
+    def _sdk(self) -> Any:
+        if self._client is None:
+            import docker  # lazy: see module docstring
+
+            try:
+                self._client = docker.from_env(timeout=300)
+            except docker.errors.DockerException as exc:
+                raise self._unreachable(exc) from None
+        return self._client
+
+    def ping(self) -> None:
+        if self.host.startswith("unix://"):
+            return self._ping_unix(self.host.removeprefix("unix://"))
+        import docker
+
+        try:
+            self._sdk.ping()
+        except (docker.errors.DockerException, OSError) as exc:
+            raise self._unreachable(exc) from None
+
+    def _ping_unix(self, path: str) -> None:
+        """GET /_ping over the socket with the standard library: 1 ms instead of the SDK's import."""
+        conn = _UnixHTTPConnection(path, timeout=10)
+        try:
+            conn.request("GET", "/_ping")
+            if conn.getresponse().status != 200:
+                raise OSError("ping answered with an error")
+        except OSError as exc:
+            raise self._unreachable(exc) from None
+        finally:
+            conn.close()
+
+    def _unreachable(self, exc: Exception) -> EnvironmentProblem:
+        reason = str(exc).splitlines()[0][:160] if str(exc) else type(exc).__name__
+        return EnvironmentProblem(
+            f"Docker engine not reachable at {self.host} ({reason}): start dockerd "
+            "(scripts/bootstrap-engine.sh) or set DOCKER_HOST"
+        )
+
+    def info(self) -> dict[str, Any]:
+        return self._sdk.api.info()
+
+    def containerd_store(self) -> bool:
+        """Whether images live in containerd's store (multi-platform images, attestations)."""
+        return any("io.containerd.snapshotter" in str(v) for _, v in self.info().get("DriverStatus") or [])
+
+    # --- images ---
+
+    def inspect_image(self, ref: str) -> dict[str, Any] | None:
+        import docker
+
+        try:
+            return self._sdk.api.inspect_image(ref)
+        except docker.errors.ImageNotFound:
+            return None
+        except docker.errors.DockerException as exc:
+            raise self._unreachable(exc) from None
+
+    def history(self, ref: str) -> list[dict[str, Any]]:
+        return self._sdk.api.history(ref)
+
+    def image_archive(self, ref: str) -> Any:
+        """`docker save` of one image as an iterator of byte chunks (a docker-archive tar)."""
+        return self._sdk.api.get_image(ref, chunk_size=1 << 20)
+
+    def tag(self, source: str, repository: str, tag: str) -> None:
+        self._sdk.api.tag(source, repository, tag)
+
+    def remove_tag(self, ref: str) -> None:
+        import docker
+
+        with contextlib.suppress(docker.errors.DockerException):
+            self._sdk.api.remove_image(ref, noprune=True)
+
+    def push(self, repository: str, tag: str, on_status: Callable[[dict[str, Any]], None]) -> str:
+        """Push one tag; the digest pushed (an index's for a multi-platform image). Stream errors raise."""
+        import docker
+
+        digest = ""
+        try:
+            for chunk in self._sdk.api.push(repository, tag=tag, stream=True, decode=True):
+                if chunk.get("error"):
+                    raise CommandFailed(_push_error(repository, tag, chunk["error"]))
+                digest = (chunk.get("aux") or {}).get("Digest") or _status_digest(chunk) or digest
+                on_status(chunk)
+        except docker.errors.APIError as exc:
+            raise CommandFailed(_push_error(repository, tag, exc.explanation or str(exc))) from None
+        if not digest:
+            raise CommandFailed(f"push of {repository}:{tag} ended without a digest: check the registry")
+        return digest
+
+    # --- containers ---
+
+    @contextlib.contextmanager
+    def container(self, image: str, *, start: bool = True, **kwargs: Any) -> Iterator[Container]:
+        """A container (started unless start=False) that is removed on leaving the block, whatever happened.
+
+        create + start rather than run: a failed start would leave the created container behind.
+        """
+        import docker
+
+        try:
+            sdk_container = self._sdk.containers.create(image, **kwargs)
+        except docker.errors.APIError as exc:
+            raise CommandFailed(f"could not create a container of {image}: {exc.explanation or exc}") from None
+        try:
+            if start:
+                sdk_container.start()
+            yield Container(sdk_container)
+        finally:
+            with contextlib.suppress(docker.errors.DockerException):
+                sdk_container.remove(force=True)
+
+    def path_exists(self, container: Container, path: str) -> bool:
+        """Whether `path` (a file, directory or symlink) exists in a container's filesystem."""
+        import docker
+
+        try:
+            stream, _ = self._sdk.api.get_archive(container.id, path)
+        except docker.errors.NotFound:
+            return False
+        for _ in stream:  # drain it, so the connection goes back to the pool
+            pass
+        return True
+
+    def wait_removed(self, container_id: str, timeout: float = 10) -> None:
+        """Block until a container is gone (after `docker run --rm` ends)."""
+        import docker
+
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            try:
+                self._sdk.api.inspect_container(container_id)
+            except docker.errors.NotFound:
+                return
+            time.sleep(0.1)
+
+
+def _status_digest(chunk: dict[str, Any]) -> str:
+    match = PUSHED_DIGEST.search(chunk.get("status") or "")
+    return match.group(1) if match else ""
+
+
+def _push_error(repository: str, tag: str, error: str) -> str:
+    host = repository.split("/", 1)[0]
+    hint = "check the registry and try again"
+    lowered = error.lower()
+    if "no basic auth credentials" in lowered or "unauthorized" in lowered or "authentication required" in lowered:
+        hint = f"log in first: invoke login (docker login {host})"
+    elif "connection refused" in lowered or "no such host" in lowered or "timeout" in lowered:
+        hint = f"the registry {host} is not reachable: is it running?"
+    return f"push of {repository}:{tag} failed: {error.strip()}; {hint}"

