@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from . import process
+from . import process, refs
 from .catalog import Catalog, Service
 from .engine import Engine, preload_sdk
 from .errors import ServiceError
@@ -79,16 +79,17 @@ def _go_requires(gomod: str) -> int:
 
 
 def next_steps(plan: BuildPlan) -> list[str]:
-    service, image, port = plan.service, plan.image, plan.service.port
-    steps = [f"docker run --rm -p {port}:{port} {image}"]
+    ref, port = plan.ref, plan.service.port
+    steps = [f"docker run --rm -p {port}:{port} {ref.image}"]
     if plan.target == "development":
-        debug = service.language.debug_port
-        steps = [f"docker run --rm -p {port}:{port} -p {debug}:{debug} {image}"]
-        if service.language.name == "go":
+        debug = plan.service.language.debug_port
+        steps = [f"docker run --rm -p {port}:{port} -p {debug}:{debug} {ref.image}"]
+        if plan.service.language.name == "go":
             steps.append(f"dlv connect localhost:{debug}")
-    steps.append(f"invoke verify --service {service.name} --target {plan.target} --version {plan.version}")
+    steps.append(f"invoke verify {ref.options()}")
     if plan.target != "development":
-        steps.append(f"invoke push --service {service.name} --registry ghcr --version {plan.version}")
+        registry = "" if ref.explicit_registry else " --registry ghcr"
+        steps.append(f"invoke push {ref.options()}{registry}")
     return steps
 
 
@@ -96,11 +97,10 @@ def make_plan(
     catalog: Catalog, service_name: str | None, options: BuildOptions, environ: Mapping[str, str] = os.environ
 ) -> tuple[BuildPlan, list[str]]:
     """Validate everything that needs no engine, then plan. Raises before anything is built."""
-    service = catalog.service(service_name)
-    service.check_target(options.target)
-    facts = preflight(service)
+    ref = refs.resolve(catalog, service_name, options.target, options.version, options.registry, environ)
+    facts = preflight(ref.service)
     client = process.find_build_client(environ)
-    plan = plan_build(catalog, service, options, process.source_info(catalog.root, environ), client, environ)
+    plan = plan_build(catalog, ref, options, process.source_info(catalog.root, environ), client, environ)
     return plan, facts
 
 

@@ -58,6 +58,7 @@ class Registry:
     password_env: tuple[str, ...] = ()
     host_env: str | None = None  # when set, the host comes from this variable (private registries)
     namespace_env: str | None = None
+    cache_ref: str | None = None  # registry cache reference; {repository} and {service} are filled in
 
     def resolved(self, environ: Any = os.environ) -> Registry:
         host = environ.get(self.host_env, "") if self.host_env else self.host
@@ -269,5 +270,6 @@ def _registries(declared: dict[str, dict[str, Any]]) -> dict[str, Registry]:
             password_env=tuple(fields.get("password-env", base.password_env)),
             host_env=fields.get("host-env", base.host_env),
             namespace_env=fields.get("namespace-env", base.namespace_env),
+            cache_ref=fields.get("cache-ref", base.cache_ref),
         )
     return registries

@@ -45,7 +45,7 @@ def push_service(
 ) -> list[dict[str, str]]:
     from . import process
     from .engine import Engine
-    from .registry import plan_push, push
+    from .registry import local_source, plan_push, push
     from .tags import TagPolicy
 
     policy = TagPolicy.from_settings(
@@ -62,6 +62,11 @@ def push_service(
     pushed = [{"ref": p.ref, "digest": p.digest} for p in push(plan, engine, out)]
     if out.json_mode:
         out.emit_json(
-            {"service": plan.service, "registry": plan.registry, "source": plan.source_image, "pushed": pushed}
+            {
+                "service": plan.service,
+                "registry": plan.ref.registry.name,
+                "source": local_source(plan, engine),
+                "pushed": pushed,
+            }
         )
     return pushed

@@ -12,15 +12,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from .catalog import Catalog, Registry, Service
+from .catalog import Catalog, Service
 from .errors import UsageError
+from .refs import ImageRef
 
-DOCKER_TAG = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$")
 BUILD_ARG_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
-# host[:port] as docker accepts it: a name with a dot or a port, or localhost
-REGISTRY_HOST = re.compile(
-    r"^(localhost|[A-Za-z0-9-]+(\.[A-Za-z0-9-]+)+|\[[0-9a-fA-F:]+\]|[A-Za-z0-9-]+)(:[0-9]{1,5})?$"
-)
 OCI = "org.opencontainers.image."
 CA_BUNDLE_ENV = "SOS_CA_BUNDLE"  # default for --ca-bundle
 
@@ -68,15 +64,28 @@ class BuildOptions:
 
 @dataclass(frozen=True)
 class BuildPlan:
-    service: Service
-    target: str
-    version: str
-    image: str
+    ref: ImageRef
     build_args: tuple[tuple[str, str], ...]
     labels: tuple[tuple[str, str], ...]
     argv: tuple[str, ...]
     env: tuple[tuple[str, str], ...] = ()
     notes: tuple[str, ...] = field(default=())
+
+    @property
+    def service(self) -> Service:
+        return self.ref.service
+
+    @property
+    def target(self) -> str:
+        return self.ref.target
+
+    @property
+    def version(self) -> str:
+        return self.ref.version
+
+    @property
+    def image(self) -> str:
+        return self.ref.image
 
     def command_line(self) -> str:
         env = " ".join(f"{k}={shlex.quote(v)}" for k, v in self.env)
@@ -89,64 +98,12 @@ class BuildPlan:
             "target": self.target,
             "version": self.version,
             "image": self.image,
+            "registry": self.ref.registry.name,
             "build_args": dict(self.build_args),
             "labels": dict(self.labels),
             "command": list(self.argv),
             "env": dict(self.env),
         }
-
-
-def check_version(version: str | None) -> str:
-    version = version or "latest"
-    if not DOCKER_TAG.match(version):
-        raise UsageError(
-            f"version {version!r} is not a valid Docker tag: use letters, digits, '_', '.' and '-', "
-            "up to 128 characters, not starting with '.' or '-' (e.g. v1.2.3)"
-        )
-    return version
-
-
-def image_tag(version: str, target: str, service: Service) -> str:
-    """The default target is tagged with the version alone; other targets get a '-<target>' suffix."""
-    tag = version if target == service.language.default_target else f"{version}-{target}"
-    if len(tag) > 128:
-        raise UsageError(f"tag {tag!r} is longer than Docker's 128 characters: use a shorter version")
-    return tag
-
-
-def repository(registry: Registry, service: Service | str) -> str:
-    name = service if isinstance(service, str) else service.name
-    parts = [p for p in (registry.host, registry.namespace, name) if p]
-    return "/".join(parts)
-
-
-def image_name(
-    catalog: Catalog,
-    service: Service,
-    target: str,
-    version: str,
-    registry_name: str | None = None,
-    environ: Mapping[str, str] | None = None,
-) -> str:
-    """What `invoke build` tags: <host>/<namespace>/<service>:<version>[-<target>]. Every verb finds images by it."""
-    registry = catalog.registry(registry_name).resolved(environ or {})
-    if registry_name:
-        check_registry_host(registry)
-    return f"{repository(registry, service)}:{image_tag(version, target, service)}"
-
-
-def check_registry_host(registry: Registry) -> Registry:
-    if not registry.host:
-        hint = f"set {registry.host_env}" if registry.host_env else "set its host in pyproject.toml"
-        raise UsageError(
-            f"registry {registry.name!r} has no host: {hint} (e.g. registry.example.com or 127.0.0.1:5000)"
-        )
-    if not REGISTRY_HOST.match(registry.host):
-        raise UsageError(
-            f"registry host {registry.host!r} is malformed: give host[:port] without scheme or path "
-            "(e.g. registry.example.com or 127.0.0.1:5000)"
-        )
-    return registry
 
 
 def parse_build_args(items: Iterable[str]) -> tuple[tuple[str, str], ...]:
@@ -190,26 +147,25 @@ def build_args(
 
 def plan_build(
     catalog: Catalog,
-    service: Service,
+    ref: ImageRef,
     options: BuildOptions,
     source: SourceInfo,
     client: BuildClient,
     environ: Mapping[str, str] | None = None,
 ) -> BuildPlan:
-    target = service.check_target(options.target)
-    version = check_version(options.version)
-    image = image_name(catalog, service, target, version, options.registry, environ)
-    args = build_args(catalog, service, version, source, parse_build_args(options.build_args))
-    labels = oci_labels(service, version, source, catalog.source_url)
+    service = ref.service
+    args = build_args(catalog, service, ref.version, source, parse_build_args(options.build_args))
+    labels = oci_labels(service, ref.version, source, catalog.source_url)
     argv = [*client.prefix(), *_buildx_options(options, client)]
-    argv += ["--file", str(catalog.dockerfiles / service.language.dockerfile), "--target", target, "--tag", image]
+    argv += ["--file", str(catalog.dockerfiles / service.language.dockerfile), "--target", ref.target]
+    argv += ["--tag", ref.image]
     argv += [f"--build-arg={k}={v}" for k, v in args]
     argv += [f"--label={k}={v}" for k, v in labels]
     ca_bundle = options.ca_bundle or (environ or {}).get(CA_BUNDLE_ENV)
     if ca_bundle:
         argv.append(f"--secret=id=ca,src={_ca_bundle(ca_bundle)}")
     argv.append(str(service.path))
-    return BuildPlan(service, target, version, image, args, labels, tuple(argv), tuple(client.env().items()))
+    return BuildPlan(ref, args, labels, tuple(argv), tuple(client.env().items()))
 
 
 def _buildx_options(options: BuildOptions, client: BuildClient) -> list[str]:

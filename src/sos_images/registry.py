@@ -7,11 +7,11 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from . import process
+from . import process, refs
 from .catalog import Catalog, Registry
 from .engine import Engine
 from .errors import CommandFailed, UsageError
-from .plans import check_registry_host, check_version, image_name, repository
+from .refs import ImageRef
 from .report import Reporter
 from .tags import TagPolicy, release_tags
 
@@ -32,13 +32,9 @@ def credentials(registry: Registry, environ: Mapping[str, str] = os.environ) -> 
     return user, password
 
 
-def resolve(catalog: Catalog, name: str | None, environ: Mapping[str, str] = os.environ) -> Registry:
-    return check_registry_host(catalog.registry(name).resolved(environ))
-
-
 def login(catalog: Catalog, name: str | None, out: Reporter, environ: Mapping[str, str] = os.environ) -> Registry:
     """docker login --password-stdin: the credentials land where buildx, docker and scanners find them."""
-    registry = resolve(catalog, name, environ)
+    registry = refs.check_registry_host(catalog.registry(name).resolved(environ))
     user, password = credentials(registry, environ)
     argv = ["docker", "login", "--username", user, "--password-stdin", registry.host]
     proc = process.run(argv, input_text=password, capture=True, check=False)
@@ -58,17 +54,30 @@ def _scrub(text: str, secret: str) -> str:
 
 @dataclass(frozen=True)
 class PushPlan:
-    service: str
-    target: str
-    version: str
-    source_image: str
-    repository: str
+    """Push `ref` (the image named for the destination profile) under every policy tag.
+
+    The local image pushed is `ref.image` when it was built for this profile, else `fallback` (the same image
+    built under the default profile): build once, push to several registries.
+    """
+
+    ref: ImageRef
     tags: tuple[str, ...]
-    registry: str
+    fallback: str | None = None
+
+    @property
+    def service(self) -> str:
+        return self.ref.service.name
+
+    @property
+    def repository(self) -> str:
+        return self.ref.repository
 
     @property
     def refs(self) -> list[str]:
         return [f"{self.repository}:{tag}" for tag in self.tags]
+
+    def candidates(self) -> list[str]:
+        return [self.ref.image, *([self.fallback] if self.fallback else [])]
 
 
 def plan_push(
@@ -81,13 +90,20 @@ def plan_push(
     commit: str,
     environ: Mapping[str, str] = os.environ,
 ) -> PushPlan:
-    service = catalog.service(service_name)
-    target = service.check_target(target)
-    version = check_version(version)
-    registry = resolve(catalog, registry_name, environ)
-    source = image_name(catalog, service, target, version, environ=environ)
-    tags = release_tags(version, target, service.language.default_target, commit, policy)
-    return PushPlan(service.name, target, version, source, repository(registry, service), tuple(tags), registry.name)
+    ref = refs.resolve(catalog, service_name, target, version, registry_name, environ)
+    if not ref.registry.host:
+        raise UsageError(f"registry {ref.registry.name!r} has no host to push to: pass --registry NAME")
+    default = refs.resolve(catalog, service_name, target, version, None, environ)
+    tags = release_tags(ref.version, ref.target, ref.service.language.default_target, commit, policy)
+    return PushPlan(ref, tuple(tags), default.image if default.image != ref.image else None)
+
+
+def local_source(plan: PushPlan, engine: Engine) -> str:
+    """The local image to push: the first candidate the engine has."""
+    for candidate in plan.candidates():
+        if engine.inspect_image(candidate) is not None:
+            return candidate
+    raise UsageError(f"{plan.ref.image} is not built: run '{plan.ref.build_hint()}' first")
 
 
 @dataclass(frozen=True)
@@ -98,16 +114,12 @@ class Pushed:
 
 def push(plan: PushPlan, engine: Engine, out: Reporter) -> list[Pushed]:
     """Tag and push every ref of the plan. On failure, the local tags this call created are removed."""
-    if engine.inspect_image(plan.source_image) is None:
-        suffix = "" if plan.target == "production" else f" --target {plan.target}"
-        raise UsageError(
-            f"{plan.source_image} is not built: run 'invoke build --service {plan.service}{suffix} "
-            f"--version {plan.version}' first"
-        )
+    source = local_source(plan, engine)
+    out.line("PUSH", f"local image {source}")
     created = [ref for ref in plan.refs if engine.inspect_image(ref) is None]
     try:
         for tag in plan.tags:
-            engine.tag(plan.source_image, plan.repository, tag)
+            engine.tag(source, plan.repository, tag)
         pushed = [_push_one(engine, plan, tag, out) for tag in plan.tags]
     except BaseException:
         for ref in created:

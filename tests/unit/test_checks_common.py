@@ -10,13 +10,15 @@ from sos_images.catalog import load_catalog
 from sos_images.checks import Check, atomic_path, image_ref, parse_list, parse_size
 from sos_images.errors import UsageError
 from sos_images.plans import BuildClient, BuildOptions, SourceInfo, plan_build
+from sos_images.refs import resolve
 
 
 def test_a_check_looks_at_exactly_the_image_the_build_tags(fake_repo: Path) -> None:
     catalog = load_catalog(fake_repo)
     for service, target in catalog.matrix():
         options = BuildOptions(version="v1.2.3", target=target)
-        plan = plan_build(catalog, service, options, SourceInfo(), BuildClient("buildx"), {})
+        ref = resolve(catalog, service.name, target, "v1.2.3", None, {})
+        plan = plan_build(catalog, ref, options, SourceInfo(), BuildClient("buildx"), {})
         assert image_ref(catalog, service.name, target, "v1.2.3", environ={}).image == plan.image
 
 

@@ -7,7 +7,8 @@ import pytest
 from sos_images.build import make_plan, preflight
 from sos_images.catalog import load_catalog
 from sos_images.errors import ServiceError, UsageError
-from sos_images.plans import BuildClient, BuildOptions, SourceInfo, check_version, parse_build_args, plan_build
+from sos_images.plans import BuildClient, BuildOptions, SourceInfo, parse_build_args, plan_build
+from sos_images.refs import check_version, resolve
 from tests.conftest import make_go_service, make_node_service
 
 SOURCE = SourceInfo(commit="0123456789abcdef0123456789abcdef01234567", created="2025-10-29T03:30:00Z")
@@ -16,7 +17,9 @@ BUILDX = BuildClient("buildx")
 
 def plan(repo: Path, service: str, **options):
     catalog = load_catalog(repo)
-    return plan_build(catalog, catalog.service(service), BuildOptions(**options), SOURCE, BUILDX)
+    opts = BuildOptions(**options)
+    ref = resolve(catalog, service, opts.target, opts.version, opts.registry, {})
+    return plan_build(catalog, ref, opts, SOURCE, BUILDX)
 
 
 def test_production_image_is_tagged_like_the_seed(fake_repo: Path) -> None:
@@ -71,7 +74,11 @@ def test_argv_is_the_exact_buildx_command(fake_repo: Path) -> None:
 def test_classic_client_uses_docker_build_with_buildkit_env(fake_repo: Path) -> None:
     catalog = load_catalog(fake_repo)
     p = plan_build(
-        catalog, catalog.service("auth-service"), BuildOptions(), SOURCE, BuildClient("classic", "/usr/bin/docker")
+        catalog,
+        resolve(catalog, "auth-service", environ={}),
+        BuildOptions(),
+        SOURCE,
+        BuildClient("classic", "/usr/bin/docker"),
     )
     assert p.argv[:2] == ("/usr/bin/docker", "build")
     assert "--load" not in p.argv
@@ -83,7 +90,11 @@ def test_builder_needs_buildx(fake_repo: Path) -> None:
     catalog = load_catalog(fake_repo)
     with pytest.raises(UsageError, match="buildx"):
         plan_build(
-            catalog, catalog.service("auth-service"), BuildOptions(builder="remote"), SOURCE, BuildClient("classic")
+            catalog,
+            resolve(catalog, "auth-service", environ={}),
+            BuildOptions(builder="remote"),
+            SOURCE,
+            BuildClient("classic"),
         )
 
 
@@ -174,6 +185,11 @@ def test_ca_bundle_defaults_to_sos_ca_bundle(fake_repo: Path, tmp_path: Path) ->
     bundle.write_text("-----BEGIN CERTIFICATE-----\n")
     catalog = load_catalog(fake_repo)
     p = plan_build(
-        catalog, catalog.service("auth-service"), BuildOptions(), SOURCE, BUILDX, {"SOS_CA_BUNDLE": str(bundle)}
+        catalog,
+        resolve(catalog, "auth-service", environ={}),
+        BuildOptions(),
+        SOURCE,
+        BUILDX,
+        {"SOS_CA_BUNDLE": str(bundle)},
     )
     assert f"--secret=id=ca,src={bundle}" in p.argv

@@ -87,7 +87,10 @@ def test_private_registry_comes_from_the_environment() -> None:
         {"REGISTRY_URL": "127.0.0.1:5000", "REGISTRY_NAMESPACE": "team"},
     )
     assert plan.repository == "127.0.0.1:5000/team/device-service"
-    assert plan.source_image == "ghcr.io/sos-app/device-service:v1.2.3"
+    assert plan.candidates() == [
+        "127.0.0.1:5000/team/device-service:v1.2.3",  # built for the private profile
+        "ghcr.io/sos-app/device-service:v1.2.3",  # else the image built under the default profile
+    ]
     assert plan.refs[-1] == "127.0.0.1:5000/team/device-service:latest"
 
 

@@ -16,30 +16,13 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from ..catalog import Catalog, Service
+from ..catalog import Catalog
 from ..errors import UsageError
-from ..plans import check_version, image_name
+from ..refs import ImageRef, resolve
 from ..report import Reporter
 
 SIZE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([kKmMgG]i?)?[bB]?\s*$")
 UNITS = {"": 1, "k": 10**3, "m": 10**6, "g": 10**9, "ki": 2**10, "mi": 2**20, "gi": 2**30}
-
-
-@dataclass(frozen=True)
-class ImageRef:
-    """The image a check looks at: the reference `invoke build` tagged for (service, target, version)."""
-
-    service: Service
-    target: str
-    version: str
-    image: str
-
-    @property
-    def is_default_target(self) -> bool:
-        return self.target == self.service.language.default_target
-
-    def build_hint(self) -> str:
-        return f"invoke build --service {self.service.name} --target {self.target} --version {self.version}"
 
 
 @dataclass(frozen=True)
@@ -66,12 +49,8 @@ def image_ref(
     registry: str | None = None,
     environ: Mapping[str, str] = os.environ,
 ) -> ImageRef:
-    """Same naming as plans.plan_build, so a check finds exactly what a build produced."""
-    svc = catalog.service(service)
-    resolved_target = svc.check_target(target or None)
-    resolved_version = check_version(version)
-    image = image_name(catalog, svc, resolved_target, resolved_version, registry or None, environ)
-    return ImageRef(svc, resolved_target, resolved_version, image)
+    """Same resolution as `invoke build`, so a check finds exactly what a build produced."""
+    return resolve(catalog, service, target, version, registry, environ)
 
 
 def require_image(engine: Any, ref: ImageRef) -> dict[str, Any]:

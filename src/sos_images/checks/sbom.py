@@ -15,7 +15,6 @@ from .. import process
 from ..catalog import Catalog
 from ..engine import Engine
 from ..errors import CommandFailed, UsageError
-from ..plans import image_tag
 from ..report import Reporter
 from . import ImageRef, atomic_path, require_image
 
@@ -38,7 +37,7 @@ def check_format(fmt: str) -> str:
 
 
 def default_path(root: Path, ref: ImageRef, fmt: str) -> Path:
-    tag = image_tag(ref.version, ref.target, ref.service)
+    tag = ref.tag
     return root / "reports" / f"sbom-{ref.service.name}-{tag}.{FORMATS[fmt]}"
 
 
