@@ -4,13 +4,45 @@ from __future__ import annotations
 
 import functools
 from collections.abc import Callable
-from typing import Any
+from pathlib import Path
+from typing import Any, ClassVar
 
-from invoke import Collection, Context, Exit, task
+from invoke import Collection, Context, Exit, Task, task
 
+import sos_images.build
+import sos_images.buildall
+import sos_images.checks.layers
+import sos_images.checks.lint
+import sos_images.checks.sbom
+import sos_images.checks.scan
+import sos_images.checks.verify
+import sos_images.commands
+import sos_images.registry
 from sos_images import catalog as catalog_mod
+from sos_images import platforms, refs
 from sos_images.errors import ToolError, UsageError
+from sos_images.plans import BuildOptions
 from sos_images.report import Reporter
+
+
+class SosTask(Task):
+    """Short flags chosen on purpose, the same in every task; Invoke's automatic ones are arbitrary."""
+
+    SHORT: ClassVar[dict[str, str]] = {"service": "s", "target": "t", "version": "v", "registry": "r"}
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        kwargs["auto_shortflags"] = False
+        super().__init__(*args, **kwargs)
+
+    def arg_opts(self, name: str, default: str, taken_names: set[str]) -> dict[str, Any]:
+        opts = super().arg_opts(name, default, taken_names)
+        if name in self.SHORT and self.SHORT[name] not in taken_names:
+            opts["names"].append(self.SHORT[name])
+        return opts
+
+
+def sos_task(*args: Any, **kwargs: Any) -> Any:
+    return task(*args, klass=SosTask, **kwargs)
 
 
 def edge(func: Callable[..., Any]) -> Callable[..., Any]:
@@ -42,28 +74,44 @@ def _catalog() -> catalog_mod.Catalog:
     return catalog_mod.load_catalog()
 
 
-@task(help={"json": "print the catalog as JSON"})
+def _build_options(**given: Any) -> BuildOptions:
+    """The one place CLI values become BuildOptions: '' and None mean 'not given'."""
+    given["platforms"] = platforms.parse(given.pop("platform", ""))
+    given["provenance"] = given.get("provenance") or None
+    for name in ("build_args", "cache_from", "cache_to"):
+        given[name] = tuple(given.get(name) or ())
+    for name in ("target", "builder", "ca_bundle", "registry"):
+        given[name] = given.get(name) or None
+    return BuildOptions(**given)
+
+
+BUILD_HELP = {
+    "build-arg": "extra build argument NAME=VALUE (repeatable)",
+    "no-cache": "build without the layer cache",
+    "platform": "target platforms, e.g. linux/amd64,linux/arm64 (several: one OCI index)",
+    "cache": "'registry': import and export BuildKit's cache (mode=max) beside the image in its registry",
+    "provenance": "provenance attestation: min (default with the containerd store), max or off",
+}
+
+
+@sos_task(help={"json": "print the catalog as JSON"})
 @edge
 def services(c: Context, json: bool = False) -> None:
     """List the services: language, targets, port."""
-    from sos_images.commands import list_services
-
-    list_services(_catalog(), Reporter(json))
+    sos_images.commands.list_services(_catalog(), Reporter(json))
 
 
-@task(
+@sos_task(
     help={
         "service": "service folder under services/ (see 'invoke services')",
         "target": "build stage: production (default), development, production-alpine (go)",
         "version": "image tag, e.g. v1.0.0 (default: latest)",
-        "build-arg": "extra build argument NAME=VALUE (repeatable)",
-        "no-cache": "build without the layer cache",
-        "platform": "target platform, e.g. linux/arm64",
-        "cache-from": "cache source, e.g. type=registry,ref=host/repo:cache (repeatable)",
-        "cache-to": "cache export, e.g. type=inline (repeatable)",
+        **BUILD_HELP,
+        "cache-from": "extra cache source, e.g. type=registry,ref=host/repo:cache (repeatable)",
+        "cache-to": "extra cache export, e.g. type=inline (repeatable)",
         "builder": "buildx builder name (remote BuildKit, kubernetes driver...)",
         "ca-bundle": "extra CA bundle (PEM) given to the build as a secret; default $SOS_CA_BUNDLE",
-        "registry": "registry profile the image name points at (default from pyproject.toml)",
+        "registry": "registry profile the image is named for (default from pyproject.toml)",
         "progress": "BuildKit progress output: auto, plain, tty, quiet",
         "dry-run": "print the docker command and build nothing",
         "json": "print the build report as JSON on stdout",
@@ -79,6 +127,8 @@ def build(
     build_arg: list[str] | None = None,
     no_cache: bool = False,
     platform: str = "",
+    cache: str = "none",
+    provenance: str = "",
     cache_from: list[str] | None = None,
     cache_to: list[str] | None = None,
     builder: str = "",
@@ -89,40 +139,37 @@ def build(
     json: bool = False,
 ) -> None:
     """Build one service image with BuildKit (pre-build checks, labels, report)."""
-    from sos_images.build import build as run_build
-    from sos_images.plans import BuildOptions
-
-    options = BuildOptions(
+    options = _build_options(
         version=version,
-        target=target or None,
-        build_args=tuple(build_arg or ()),
+        target=target,
+        build_args=build_arg,
         no_cache=no_cache,
-        platform=platform or None,
-        cache_from=tuple(cache_from or ()),
-        cache_to=tuple(cache_to or ()),
-        builder=builder or None,
-        ca_bundle=ca_bundle or None,
+        platform=platform,
+        cache=cache,
+        provenance=provenance,
+        cache_from=cache_from,
+        cache_to=cache_to,
+        builder=builder,
+        ca_bundle=ca_bundle,
         progress=progress,
-        registry=registry or None,
+        registry=registry,
     )
     out = Reporter(json)
-    result = run_build(_catalog(), service, options, out, dry_run=dry_run)
+    result = sos_images.build.build(_catalog(), service, options, out, dry_run=dry_run)
     if json:
         out.emit_json(result.to_dict())
 
 
-@task(help={"registry": "registry profile: ghcr, dockerhub, private or one from pyproject.toml"})
+@sos_task(help={"registry": "registry profile: ghcr, dockerhub, private or one from pyproject.toml"})
 @edge
 def login(c: Context, registry: str = "") -> None:
     """Log in to a registry with credentials from the environment (password via stdin)."""
-    from sos_images.registry import login as do_login
-
-    do_login(_catalog(), registry or None, Reporter())
+    sos_images.registry.login(_catalog(), registry or None, Reporter())
 
 
 PUSH_HELP = {
     "service": "service to push (built first with 'invoke build')",
-    "registry": "registry profile: ghcr, dockerhub, private or one from pyproject.toml",
+    "registry": "registry profile to push to: ghcr, dockerhub, private or one from pyproject.toml",
     "version": "version that was built, e.g. v1.2.3 (default: latest)",
     "target": "build target that was built (default: production)",
     "semver": "require a semantic version and push MAJOR.MINOR.PATCH, MAJOR.MINOR, MAJOR too",
@@ -133,7 +180,7 @@ PUSH_HELP = {
 }
 
 
-@task(help=PUSH_HELP)
+@sos_task(help=PUSH_HELP)
 @edge
 def push(
     c: Context,
@@ -148,29 +195,27 @@ def push(
     json: bool = False,
 ) -> None:
     """Tag a built image with the release tag policy and push every tag."""
-    from sos_images.commands import push_service
-
-    push_service(
+    out = Reporter(json)
+    result = sos_images.commands.push_service(
         _catalog(),
         service,
         registry,
         version,
         target,
-        Reporter(json),
+        out,
         semver=semver,
         sha=sha,
         latest=None if latest else False,
         dry_run=dry_run,
     )
+    if json:
+        out.emit_json(result)
 
 
-PUBLISH_HELP = {k: v for k, v in PUSH_HELP.items() if k != "dry-run"} | {
-    "build-arg": "extra build argument NAME=VALUE (repeatable)",
-    "no-cache": "build without the layer cache",
-}
+PUBLISH_HELP = {k: v for k, v in PUSH_HELP.items() if k != "dry-run"} | BUILD_HELP
 
 
-@task(help=PUBLISH_HELP, iterable=["build_arg"])
+@sos_task(help=PUBLISH_HELP, iterable=["build_arg"])
 @edge
 def publish(
     c: Context,
@@ -180,40 +225,49 @@ def publish(
     target: str = "",
     build_arg: list[str] | None = None,
     no_cache: bool = False,
+    platform: str = "",
+    cache: str = "none",
+    provenance: str = "",
     semver: bool = False,
     sha: bool = False,
     latest: bool = True,
     json: bool = False,
 ) -> None:
-    """Build then push one service, stopping at the first failure."""
-    from sos_images.build import build as run_build
-    from sos_images.commands import push_service
-    from sos_images.plans import BuildOptions
-
+    """Build (named for the registry) then push one service, stopping at the first failure."""
     catalog, out = _catalog(), Reporter(json)
-    options = BuildOptions(
+    options = _build_options(
         version=version,
-        target=target or None,
-        build_args=tuple(build_arg or ()),
+        target=target,
+        build_args=build_arg,
         no_cache=no_cache,
+        platform=platform,
+        cache=cache,
+        provenance=provenance,
+        registry=registry,
     )
-    run_build(catalog, service, options, out)
-    push_service(
-        catalog, service, registry, version, target, out, semver=semver, sha=sha, latest=None if latest else False
+    built = sos_images.build.build(catalog, service, options, out)
+    latest_tag = None if latest else False
+    pushed = sos_images.commands.push_service(
+        catalog, service, registry, version, target, out, semver=semver, sha=sha, latest=latest_tag
     )
+    if json:
+        out.emit_json({"build": built.to_dict(), "push": pushed})
 
 
-@task(
+@sos_task(
     help={
         "target": "build this target of every service; 'all' for every target (default: production)",
         "language": "only the services of this language: node or go",
         "jobs": "builds at once (default: the number of CPUs, at most 4)",
         "version": "image tag of every image, e.g. v1.0.0 (default: latest)",
         "no-cache": "build without the layer cache",
+        "platform": BUILD_HELP["platform"],
+        "cache": BUILD_HELP["cache"],
+        "provenance": BUILD_HELP["provenance"],
         "cache-from": "cache source per build; {service} and {target} are filled in (repeatable)",
         "cache-to": "cache export per build, e.g. type=inline (repeatable)",
         "builder": "buildx builder name (remote BuildKit, kubernetes driver...)",
-        "registry": "registry profile the image names point at (default from pyproject.toml)",
+        "registry": "registry profile the images are named for (default from pyproject.toml)",
         "log-dir": "folder for the per-build logs (default: reports/logs)",
         "dry-run": "print every build command and build nothing",
         "json": "print the results as JSON on stdout",
@@ -228,6 +282,9 @@ def build_all(
     jobs: str = "",
     version: str = "latest",
     no_cache: bool = False,
+    platform: str = "",
+    cache: str = "none",
+    provenance: str = "",
     cache_from: list[str] | None = None,
     cache_to: list[str] | None = None,
     builder: str = "",
@@ -237,20 +294,18 @@ def build_all(
     json: bool = False,
 ) -> None:
     """Build many images in parallel, one log per build, a summary table; exit 1 if any failed."""
-    from pathlib import Path
-
-    from sos_images.buildall import build_all as run_all
-    from sos_images.plans import BuildOptions
-
-    options = BuildOptions(
+    options = _build_options(
         version=version,
         no_cache=no_cache,
-        cache_from=tuple(cache_from or ()),
-        cache_to=tuple(cache_to or ()),
-        builder=builder or None,
-        registry=registry or None,
+        platform=platform,
+        cache=cache,
+        provenance=provenance,
+        cache_from=cache_from,
+        cache_to=cache_to,
+        builder=builder,
+        registry=registry,
     )
-    run_all(
+    sos_images.buildall.build_all(
         _catalog(),
         options,
         Reporter(json),
@@ -266,19 +321,17 @@ IMAGE_HELP = {
     "service": "service whose built image to check (see 'invoke services')",
     "target": "build target that was built (default: production)",
     "version": "version that was built, e.g. v1.2.3 (default: latest)",
-    "registry": "registry profile the image name points at (default from pyproject.toml)",
+    "registry": "registry profile the image was built for (default from pyproject.toml)",
     "json": "print the result as JSON on stdout",
 }
 
 
-def _image(service: str, target: str, version: str, registry: str) -> tuple[catalog_mod.Catalog, Any]:
-    from sos_images.checks import image_ref
-
+def _image(service: str, target: str, version: str, registry: str) -> tuple[catalog_mod.Catalog, refs.ImageRef]:
     catalog = _catalog()
-    return catalog, image_ref(catalog, service, target, version, registry)
+    return catalog, refs.resolve(catalog, service, target, version, registry)
 
 
-@task(
+@sos_task(
     help=IMAGE_HELP
     | {"timeout": "seconds to wait for healthy (default 60)", "budget-mb": "size budget, MB (default: catalog)"}
 )
@@ -294,13 +347,11 @@ def verify(
     json: bool = False,
 ) -> None:
     """Smoke-test a built image: hardened run, health, user, labels, port, signals, size."""
-    from sos_images.checks.verify import verify as run_verify
-
     catalog, ref = _image(service, target, version, registry)
-    run_verify(catalog, ref, Reporter(json), timeout=timeout, budget_mb=budget_mb)
+    sos_images.checks.verify.verify(catalog, ref, Reporter(json), timeout=timeout, budget_mb=budget_mb)
 
 
-@task(
+@sos_task(
     help={
         "file": "lint this Dockerfile instead of dockerfiles/Dockerfile.* (repeatable)",
         "trivy": "also run trivy config: auto (when installed, default), always, never",
@@ -311,12 +362,10 @@ def verify(
 @edge
 def lint(c: Context, file: list[str] | None = None, trivy: str = "", json: bool = False) -> None:
     """Lint the Dockerfiles with hadolint (.hadolint.yaml) and trivy config."""
-    from sos_images.checks.lint import lint as run_lint
-
-    run_lint(_catalog(), Reporter(json), files=tuple(file or ()), trivy=trivy)
+    sos_images.checks.lint.lint(_catalog(), Reporter(json), files=tuple(file or ()), trivy=trivy)
 
 
-@task(
+@sos_task(
     help=IMAGE_HELP
     | {
         "severity": "severities to report, e.g. CRITICAL,HIGH (default: pyproject.toml)",
@@ -351,10 +400,8 @@ def scan(
     json: bool = False,
 ) -> None:
     """Scan a built image with Trivy; fail on findings at the gating severities."""
-    from sos_images.checks.scan import scan as run_scan
-
     catalog, ref = _image(service, target, version, registry)
-    run_scan(
+    sos_images.checks.scan.scan(
         catalog,
         ref,
         Reporter(json),
@@ -371,7 +418,7 @@ def scan(
     )
 
 
-@task(
+@sos_task(
     help=IMAGE_HELP
     | {
         "format": "cyclonedx-json (default) or spdx-json",
@@ -390,13 +437,11 @@ def sbom(
     json: bool = False,
 ) -> None:
     """Write the SBOM of a built image with syft."""
-    from sos_images.checks.sbom import sbom as run_sbom
-
     catalog, ref = _image(service, target, version, registry)
-    run_sbom(catalog, ref, Reporter(json), fmt=format, output=output)
+    sos_images.checks.sbom.sbom(catalog, ref, Reporter(json), fmt=format, output=output)
 
 
-@task(
+@sos_task(
     help=IMAGE_HELP
     | {
         "max-wasted-bytes": "fail above this many wasted bytes, e.g. 10MB (default: pyproject.toml)",
@@ -415,10 +460,10 @@ def layers(
     json: bool = False,
 ) -> None:
     """Per-layer sizes and instructions, wasted bytes and efficiency, as dive's CI mode."""
-    from sos_images.checks.layers import layers as run_layers
-
     catalog, ref = _image(service, target, version, registry)
-    run_layers(catalog, ref, Reporter(json), max_wasted=max_wasted_bytes, min_efficiency=min_efficiency)
+    sos_images.checks.layers.layers(
+        catalog, ref, Reporter(json), max_wasted=max_wasted_bytes, min_efficiency=min_efficiency
+    )
 
 
 ns = Collection(services, build, login, push, publish, build_all, verify, lint, scan, sbom, layers)

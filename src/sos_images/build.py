@@ -8,15 +8,16 @@ import re
 import sys
 import time
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
-from . import process, refs
+from . import platforms, process, refs
 from .catalog import Catalog, Service
 from .engine import Engine, preload_sdk
-from .errors import ServiceError
+from .errors import EnvironmentProblem, ServiceError
 from .plans import BuildOptions, BuildPlan, plan_build
+from .platforms import EngineFacts
 from .report import ImageReport, Reporter, human_size
 
 
@@ -30,6 +31,8 @@ class BuildResult:
         return {
             **self.plan.to_dict(),
             "seconds": round(self.seconds, 2),
+            "platforms": list(self.plan.platforms),
+            "digest": self.report.id if self.report else None,
             "report": self.report.to_dict() if self.report else None,
             "next": next_steps(self.plan),
         }
@@ -100,8 +103,20 @@ def make_plan(
     ref = refs.resolve(catalog, service_name, options.target, options.version, options.registry, environ)
     facts = preflight(ref.service)
     client = process.find_build_client(environ)
-    plan = plan_build(catalog, ref, options, process.source_info(catalog.root, environ), client, environ)
+    source = process.source_info(catalog.root, environ)
+    plan = plan_build(catalog, ref, options, source, client, environ, engine_facts(options, environ))
     return plan, facts
+
+
+def engine_facts(options: BuildOptions, environ: Mapping[str, str]) -> EngineFacts:
+    """The engine's facts; with no engine (a dry run on a laptop) those of a current engine are assumed."""
+    try:
+        facts = Engine(environ).facts()
+    except EnvironmentProblem:
+        return EngineFacts()
+    if platforms.needs_engine_facts(options.platforms, facts.native):
+        return replace(facts, builder_platforms=process.builder_platforms(options.builder) or facts.builder_platforms)
+    return facts
 
 
 def build(
@@ -125,6 +140,8 @@ def build(
     engine.ping()
     announce(plan, facts, out)
     out.success("Pre-build checks passed")
+    for note in plan.notes:
+        out.warn(note)
     out.info("Building Docker image...")
     started = time.perf_counter()
     process.run(plan.argv, env=dict(plan.env), stdout=sys.stderr if out.json_mode else None)
@@ -161,8 +178,11 @@ def summarize(result: BuildResult, out: Reporter) -> None:
         return
     out.success(f"Docker image built successfully: {report.image} in {result.seconds:.1f}s")
     out.success(f"Image Size: {human_size(report.size)}")
+    platforms = result.plan.platforms
     out.fields(
         [
+            ("Platforms", ", ".join(platforms) if platforms else "the engine's own"),
+            ("Digest", report.id + (" (OCI index)" if len(platforms) > 1 else "")),
             ("Layers", report.layers),
             ("User", report.user),
             ("Ports", ", ".join(report.ports) or "none"),

@@ -2,8 +2,14 @@
 
 from __future__ import annotations
 
+from typing import Any
+
+from . import process
 from .catalog import Catalog
+from .engine import Engine
+from .registry import describe_pushed, local_source, plan_push, push
 from .report import Reporter
+from .tags import TagPolicy
 
 
 def list_services(catalog: Catalog, out: Reporter) -> None:
@@ -42,31 +48,28 @@ def push_service(
     sha: bool = False,
     latest: bool | None = None,
     dry_run: bool = False,
-) -> list[dict[str, str]]:
-    from . import process
-    from .engine import Engine
-    from .registry import local_source, plan_push, push
-    from .tags import TagPolicy
-
+) -> dict[str, Any]:
+    """Push one built image under every policy tag; what was pushed (or would be), as a JSON-ready dict."""
     policy = TagPolicy.from_settings(
         catalog.settings.get("tags", {}), semver="required" if semver else None, sha=sha or None, latest=latest
     )
     commit = process.source_info(catalog.root).commit
     plan = plan_push(catalog, service, registry or None, version, target or None, policy, commit)
+    result: dict[str, Any] = {"service": plan.service, "registry": plan.ref.registry.name, "dry_run": dry_run}
     if dry_run:
         for ref in plan.refs:
             out.info(f"would push {ref}")
-        return [{"ref": ref, "digest": ""} for ref in plan.refs]
+        return result | {"candidates": plan.candidates(), "pushed": [{"ref": r, "digest": ""} for r in plan.refs]}
     engine = Engine()
     engine.ping()
-    pushed = [{"ref": p.ref, "digest": p.digest} for p in push(plan, engine, out)]
-    if out.json_mode:
-        out.emit_json(
-            {
-                "service": plan.service,
-                "registry": plan.ref.registry.name,
-                "source": local_source(plan, engine),
-                "pushed": pushed,
-            }
-        )
-    return pushed
+    source = local_source(plan, engine)
+    pushed = push(plan, engine, out)
+    index = describe_pushed(pushed[0].ref) if pushed else {}
+    if index:
+        out.fields([("Platforms", ", ".join(index["platforms"])), ("Provenance", index["provenance"])], level="PUSH")
+    return result | {
+        "source": source,
+        "digest": pushed[0].digest if pushed else "",
+        **index,
+        "pushed": [{"ref": p.ref, "digest": p.digest} for p in pushed],
+    }

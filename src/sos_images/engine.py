@@ -10,6 +10,7 @@ from __future__ import annotations
 import contextlib
 import http.client
 import importlib
+import json
 import os
 import re
 import socket
@@ -19,7 +20,17 @@ from collections.abc import Callable, Iterator, Mapping
 from typing import Any
 
 from .errors import CommandFailed, EnvironmentProblem
+from .platforms import EngineFacts
 
+ARCHITECTURES = {
+    "x86_64": "amd64",
+    "aarch64": "arm64",
+    "armv7l": "arm/v7",
+    "i686": "386",
+    "s390x": "s390x",
+    "ppc64le": "ppc64le",
+    "riscv64": "riscv64",
+}
 # The containerd image store reports a push's digest only in its last status line.
 PUSHED_DIGEST = re.compile(r"digest: (sha256:[0-9a-f]{64})")
 
@@ -114,11 +125,16 @@ class Engine:
 
     def _ping_unix(self, path: str) -> None:
         """GET /_ping over the socket with the standard library: 1 ms instead of the SDK's import."""
+        self._get_unix(path, "/_ping")
+
+    def _get_unix(self, path: str, url: str) -> bytes:
         conn = _UnixHTTPConnection(path, timeout=10)
         try:
-            conn.request("GET", "/_ping")
-            if conn.getresponse().status != 200:
-                raise OSError("ping answered with an error")
+            conn.request("GET", url)
+            response = conn.getresponse()
+            if response.status != 200:
+                raise OSError(f"GET {url} answered {response.status}")
+            return response.read()
         except OSError as exc:
             raise self._unreachable(exc) from None
         finally:
@@ -132,11 +148,16 @@ class Engine:
         )
 
     def info(self) -> dict[str, Any]:
+        if self.host.startswith("unix://"):
+            return json.loads(self._get_unix(self.host.removeprefix("unix://"), "/info"))
         return self._sdk.api.info()
 
-    def containerd_store(self) -> bool:
-        """Whether images live in containerd's store (multi-platform images, attestations)."""
-        return any("io.containerd.snapshotter" in str(v) for _, v in self.info().get("DriverStatus") or [])
+    def facts(self, builder_platforms: tuple[str, ...] = ()) -> EngineFacts:
+        """What planning needs to know: native platform, image store, and what the builder can run."""
+        info = self.info()
+        native = f"{info.get('OSType', 'linux')}/{ARCHITECTURES.get(info.get('Architecture', ''), 'amd64')}"
+        store = any("io.containerd.snapshotter" in str(v) for _, v in info.get("DriverStatus") or [])
+        return EngineFacts(native, builder_platforms or (native,), store)
 
     # --- images ---
 

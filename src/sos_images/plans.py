@@ -12,8 +12,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from . import platforms
 from .catalog import Catalog, Service
-from .errors import UsageError
+from .errors import EnvironmentProblem, UsageError
+from .platforms import STORE_SETTING, EngineFacts
 from .refs import ImageRef
 
 BUILD_ARG_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
@@ -53,7 +55,9 @@ class BuildOptions:
     target: str | None = None
     build_args: tuple[str, ...] = ()
     no_cache: bool = False
-    platform: str | None = None
+    platforms: tuple[str, ...] = ()  # more than one: one OCI index
+    cache: str = "none"  # "registry": --cache-from/--cache-to type=registry,mode=max at the image's cache ref
+    provenance: str | None = None  # "min", "max" or "off"; None: min where the engine keeps attestations
     cache_from: tuple[str, ...] = ()
     cache_to: tuple[str, ...] = ()
     builder: str | None = None
@@ -87,6 +91,12 @@ class BuildPlan:
     def image(self) -> str:
         return self.ref.image
 
+    @property
+    def platforms(self) -> tuple[str, ...]:
+        """The --platform list of the argv (empty: the engine's own)."""
+        flag = next((a for a in self.argv if a.startswith("--platform=")), "")
+        return tuple(flag.removeprefix("--platform=").split(",")) if flag else ()
+
     def command_line(self) -> str:
         env = " ".join(f"{k}={shlex.quote(v)}" for k, v in self.env)
         return (env + " " if env else "") + shlex.join(self.argv)
@@ -99,6 +109,7 @@ class BuildPlan:
             "version": self.version,
             "image": self.image,
             "registry": self.ref.registry.name,
+            "cache": self.ref.cache,
             "build_args": dict(self.build_args),
             "labels": dict(self.labels),
             "command": list(self.argv),
@@ -145,6 +156,10 @@ def build_args(
     return tuple(args.items())
 
 
+CACHE_MODES = ("none", "registry")
+PROVENANCE_MODES = ("min", "max", "off")
+
+
 def plan_build(
     catalog: Catalog,
     ref: ImageRef,
@@ -152,11 +167,16 @@ def plan_build(
     source: SourceInfo,
     client: BuildClient,
     environ: Mapping[str, str] | None = None,
+    facts: EngineFacts | None = None,
 ) -> BuildPlan:
     service = ref.service
+    facts = facts or EngineFacts(containerd_store=False)
+    platforms.check_buildable(service, ref.target, options.platforms, facts)
     args = build_args(catalog, service, ref.version, source, parse_build_args(options.build_args))
     labels = oci_labels(service, ref.version, source, catalog.source_url)
+    notes: list[str] = []
     argv = [*client.prefix(), *_buildx_options(options, client)]
+    argv += _cache_options(ref, options, client, facts, notes) + _provenance(options, client, facts)
     argv += ["--file", str(catalog.dockerfiles / service.language.dockerfile), "--target", ref.target]
     argv += ["--tag", ref.image]
     argv += [f"--build-arg={k}={v}" for k, v in args]
@@ -165,7 +185,7 @@ def plan_build(
     if ca_bundle:
         argv.append(f"--secret=id=ca,src={_ca_bundle(ca_bundle)}")
     argv.append(str(service.path))
-    return BuildPlan(ref, args, labels, tuple(argv), tuple(client.env().items()))
+    return BuildPlan(ref, args, labels, tuple(argv), tuple(client.env().items()), tuple(notes))
 
 
 def _buildx_options(options: BuildOptions, client: BuildClient) -> list[str]:
@@ -178,11 +198,50 @@ def _buildx_options(options: BuildOptions, client: BuildClient) -> list[str]:
         raise UsageError("--builder and --cache-to need the docker buildx plugin: install it (see README, Set-up)")
     if options.no_cache:
         argv.append("--no-cache")
-    if options.platform:
-        argv.append(f"--platform={options.platform}")
+    if options.platforms:
+        argv.append(f"--platform={','.join(options.platforms)}")
     argv += [f"--cache-from={c}" for c in options.cache_from]
     argv += [f"--cache-to={c}" for c in options.cache_to]
     return argv
+
+
+def _cache_options(
+    ref: ImageRef, options: BuildOptions, client: BuildClient, facts: EngineFacts, notes: list[str]
+) -> list[str]:
+    """`--cache registry`: import and export BuildKit's whole cache (mode=max) beside the image in its registry.
+
+    A missing cache or a failed export only warns (BuildKit's own behaviour with ignore-error=true): a CI runner
+    whose registry cache is gone still builds, cold.
+    """
+    if options.cache not in CACHE_MODES:
+        raise UsageError(f"--cache {options.cache!r}: use one of {', '.join(CACHE_MODES)}")
+    if options.cache == "none":
+        return []
+    if client.kind != "buildx":
+        raise UsageError("--cache registry needs the docker buildx plugin: install it (scripts/bootstrap-engine.sh)")
+    argv = [f"--cache-from=type=registry,ref={ref.cache}"]
+    if facts.containerd_store or options.builder:
+        argv.append(f"--cache-to=type=registry,ref={ref.cache},mode=max,ignore-error=true")
+    else:
+        notes.append(f"cache export skipped: the docker driver exports a registry cache only with {STORE_SETTING}")
+    return argv
+
+
+def _provenance(options: BuildOptions, client: BuildClient, facts: EngineFacts) -> list[str]:
+    """SLSA provenance from BuildKit, kept in the image index. Default min: it records no build-arg values."""
+    mode = options.provenance
+    if mode is not None and mode not in PROVENANCE_MODES:
+        raise UsageError(f"--provenance {mode!r}: use one of {', '.join(PROVENANCE_MODES)}")
+    if client.kind != "buildx":
+        if mode not in (None, "off"):
+            raise UsageError("--provenance needs the docker buildx plugin: install it (scripts/bootstrap-engine.sh)")
+        return []
+    keeps = facts.containerd_store or bool(options.builder)
+    if mode is None:
+        mode = "min" if keeps else "off"
+    if mode != "off" and not keeps:
+        raise EnvironmentProblem(f"--provenance {mode} needs the containerd image store: set {STORE_SETTING}")
+    return ["--provenance=false"] if mode == "off" else [f"--provenance=mode={mode}"]
 
 
 def _ca_bundle(path: str) -> str:

@@ -116,6 +116,16 @@ def _client_major(program: str) -> int:
     return int(match.group(1)) if match else 999
 
 
+def builder_platforms(builder: str | None = None) -> tuple[str, ...]:
+    """The platforms a buildx builder can run RUN steps for (native and emulated), from `docker buildx inspect`."""
+    argv = ["docker", "buildx", "inspect", *([builder] if builder else [])]
+    out = run(argv, capture=True, echo=False, check=False)
+    for line in out.stdout.splitlines():
+        if line.strip().startswith("Platforms:"):
+            return tuple(p.strip().rstrip("*") for p in line.split(":", 1)[1].split(",") if p.strip())
+    return ()
+
+
 # --- Sources -----------------------------------------------------------------------------------------
 
 

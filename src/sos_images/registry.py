@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
@@ -144,3 +145,34 @@ def _progress(out: Reporter) -> Callable[[dict[str, Any]], None]:
             out.line("PUSH", f"  {chunk['id']}: {status}")
 
     return show
+
+
+def describe_pushed(ref: str) -> dict[str, Any]:
+    """What the registry holds under `ref`: its platforms and whether provenance travels with it.
+
+    Read back with `docker buildx imagetools inspect --raw` (the docker config's credentials); a registry that
+    cannot be read this way gives an empty answer, never a failed push.
+    """
+    proc = process.run(
+        ["docker", "buildx", "imagetools", "inspect", "--raw", ref], capture=True, echo=False, check=False
+    )
+    try:
+        manifest = json.loads(proc.stdout) if proc.returncode == 0 else {}
+    except ValueError:
+        manifest = {}
+    return index_facts(manifest)
+
+
+def index_facts(manifest: dict[str, Any]) -> dict[str, Any]:
+    """Platforms and provenance of an OCI index (or one platform's manifest: no index, no attestation)."""
+    if "manifests" not in manifest:
+        return {"index": False, "platforms": [], "provenance": "unknown"} if manifest else {}
+    platforms, attested = [], False
+    for entry in manifest["manifests"]:
+        kind = (entry.get("annotations") or {}).get("vnd.docker.reference.type")
+        if kind == "attestation-manifest":
+            attested = True
+            continue
+        plat = entry.get("platform") or {}
+        platforms.append("/".join(p for p in (plat.get("os"), plat.get("architecture"), plat.get("variant")) if p))
+    return {"index": True, "platforms": platforms, "provenance": "present" if attested else "absent"}

@@ -8,6 +8,7 @@ from sos_images.build import make_plan, preflight
 from sos_images.catalog import load_catalog
 from sos_images.errors import ServiceError, UsageError
 from sos_images.plans import BuildClient, BuildOptions, SourceInfo, parse_build_args, plan_build
+from sos_images.platforms import EngineFacts
 from sos_images.refs import check_version, resolve
 from tests.conftest import make_go_service, make_node_service
 
@@ -15,11 +16,11 @@ SOURCE = SourceInfo(commit="0123456789abcdef0123456789abcdef01234567", created="
 BUILDX = BuildClient("buildx")
 
 
-def plan(repo: Path, service: str, **options):
+def plan(repo: Path, service: str, facts: EngineFacts | None = None, **options):
     catalog = load_catalog(repo)
     opts = BuildOptions(**options)
     ref = resolve(catalog, service, opts.target, opts.version, opts.registry, {})
-    return plan_build(catalog, ref, opts, SOURCE, BUILDX)
+    return plan_build(catalog, ref, opts, SOURCE, BUILDX, {}, facts)
 
 
 def test_production_image_is_tagged_like_the_seed(fake_repo: Path) -> None:
@@ -102,7 +103,8 @@ def test_cache_platform_and_builder_options_reach_the_argv(fake_repo: Path) -> N
     p = plan(
         fake_repo,
         "auth-service",
-        platform="linux/arm64",
+        EngineFacts(builder_platforms=("linux/amd64", "linux/arm64")),
+        platforms=("linux/arm64",),
         builder="k8s",
         cache_from=("type=registry,ref=r/x:cache",),
         cache_to=("type=inline",),
