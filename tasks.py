@@ -90,7 +90,7 @@ BUILD_HELP = {
     "no-cache": "build without the layer cache",
     "platform": "target platforms, e.g. linux/amd64,linux/arm64 (several: one OCI index)",
     "cache": "'registry': import and export BuildKit's cache (mode=max) beside the image in its registry",
-    "provenance": "provenance attestation: min (default with the containerd store), max or off",
+    "provenance": "provenance attestation: min, max or off (default: min for publish, off for a local build)",
 }
 
 
@@ -244,6 +244,7 @@ def publish(
         cache=cache,
         provenance=provenance,
         registry=registry,
+        release=True,
     )
     built = sos_images.build.build(catalog, service, options, out)
     latest_tag = None if latest else False

@@ -57,7 +57,8 @@ class BuildOptions:
     no_cache: bool = False
     platforms: tuple[str, ...] = ()  # more than one: one OCI index
     cache: str = "none"  # "registry": --cache-from/--cache-to type=registry,mode=max at the image's cache ref
-    provenance: str | None = None  # "min", "max" or "off"; None: min where the engine keeps attestations
+    provenance: str | None = None  # "min", "max" or "off"; None: see release
+    release: bool = False  # a build that ships (publish): provenance min by default where the engine keeps it
     cache_from: tuple[str, ...] = ()
     cache_to: tuple[str, ...] = ()
     builder: str | None = None
@@ -228,7 +229,11 @@ def _cache_options(
 
 
 def _provenance(options: BuildOptions, client: BuildClient, facts: EngineFacts) -> list[str]:
-    """SLSA provenance from BuildKit, kept in the image index. Default min: it records no build-arg values."""
+    """SLSA provenance from BuildKit, kept in the image index.
+
+    Default: min for a release (it records no build-arg values), off for a local build, whose image digest then
+    stays reproducible (an attestation records the build's start and end times).
+    """
     mode = options.provenance
     if mode is not None and mode not in PROVENANCE_MODES:
         raise UsageError(f"--provenance {mode!r}: use one of {', '.join(PROVENANCE_MODES)}")
@@ -238,7 +243,7 @@ def _provenance(options: BuildOptions, client: BuildClient, facts: EngineFacts) 
         return []
     keeps = facts.containerd_store or bool(options.builder)
     if mode is None:
-        mode = "min" if keeps else "off"
+        mode = "min" if keeps and options.release else "off"
     if mode != "off" and not keeps:
         raise EnvironmentProblem(f"--provenance {mode} needs the containerd image store: set {STORE_SETTING}")
     return ["--provenance=false"] if mode == "off" else [f"--provenance=mode={mode}"]

@@ -89,9 +89,13 @@ def test_an_unknown_cache_mode_is_refused(fake_repo: Path) -> None:
         plan(fake_repo, "auth-service", cache="gha")
 
 
-def test_provenance_defaults_to_min_where_the_engine_keeps_it_and_off_elsewhere(fake_repo: Path) -> None:
-    assert "--provenance=mode=min" in plan(fake_repo, "auth-service").argv
-    assert "--provenance=false" in plan(fake_repo, "auth-service", EOL).argv
+def test_provenance_defaults_to_min_for_a_release_where_the_engine_keeps_it(fake_repo: Path) -> None:
+    assert "--provenance=mode=min" in plan(fake_repo, "auth-service", release=True).argv
+    assert "--provenance=false" in plan(fake_repo, "auth-service", EOL, release=True).argv
+
+
+def test_a_local_build_has_no_provenance_so_its_digest_is_reproducible(fake_repo: Path) -> None:
+    assert "--provenance=false" in plan(fake_repo, "auth-service").argv
     assert "--provenance=mode=max" in plan(fake_repo, "auth-service", provenance="max").argv
     assert "--provenance=false" in plan(fake_repo, "auth-service", provenance="off").argv
 

@@ -1,0 +1,205 @@
+"""Docker Engine 26 with the containerd image store: multi-platform indexes, provenance, and a registry cache that
+two CI runners share (two engines on this machine with nothing in common but a registry)."""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import shutil
+import subprocess
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.integration.conftest import RUN_ID, copy_repo, invoke
+from tests.integration.registry import LocalRegistry, local_registry
+from tests.integration.test_cache import step_statuses
+
+ENGINE_BIN = Path(os.environ.get("SOS_ENGINE_DIR", "/opt/sos-engine")) / "bin"
+TWO = "linux/amd64,linux/arm64"
+ELF_MACHINES = {b"\x3e\x00": "linux/amd64", b"\xb7\x00": "linux/arm64"}  # e_machine: x86-64, AArch64
+VERSION = f"v1.2.3-t{RUN_ID}"
+
+
+@pytest.fixture(scope="module")
+def registry(client: Any, tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalRegistry]:
+    with local_registry(tmp_path_factory.mktemp("engine-registry")) as reg:
+        assert invoke("login", "--registry", "private", env=reg.env).returncode == 0
+        yield reg
+
+
+@pytest.fixture(scope="module")
+def published(registry: LocalRegistry) -> dict[str, Any]:
+    """The issue's command: a two-platform publish of a Go service."""
+    result = invoke(
+        "publish",
+        "--service", "device-service",
+        "--registry", "private",
+        "--version", VERSION,
+        "--platform", TWO,
+        "--json",
+        env=registry.env,
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr[-3000:]
+    return json.loads(result.stdout)
+
+
+def test_a_published_go_service_is_one_index_with_both_platforms(registry: LocalRegistry, published) -> None:
+    raw = registry.skopeo("inspect", "--raw", f"docker://{registry.host}/sos-app/device-service:{VERSION}")
+    images = [m for m in raw["manifests"] if m["platform"]["os"] != "unknown"]
+    assert sorted(f"{m['platform']['os']}/{m['platform']['architecture']}" for m in images) == sorted(TWO.split(","))
+    assert published["push"]["platforms"] == TWO.split(",")
+    assert published["build"]["platforms"] == TWO.split(",")
+
+
+def test_the_printed_index_digest_is_the_registrys(registry: LocalRegistry, published) -> None:
+    digest = registry.digest(f"sos-app/device-service:{VERSION}")
+    assert published["push"]["digest"] == digest
+    assert {p["digest"] for p in published["push"]["pushed"]} == {digest}
+    assert published["build"]["digest"] == digest  # the local index is the pushed one
+
+
+@pytest.mark.parametrize("platform", TWO.split(","))
+def test_each_platform_holds_a_binary_for_its_machine(registry: LocalRegistry, published, platform: str) -> None:
+    image = f"{registry.host}/sos-app/device-service:{VERSION}"
+    created = subprocess.run(
+        ["docker", "create", "--platform", platform, image], capture_output=True, text=True, check=True
+    )
+    container = created.stdout.strip()
+    try:
+        elf = subprocess.run(["docker", "cp", f"{container}:/app", "-"], capture_output=True, check=True).stdout
+    finally:
+        subprocess.run(["docker", "rm", "-f", container], capture_output=True)
+    header = elf[512 : 512 + 64]  # docker cp streams a tar: the file starts after its 512-byte header
+    assert header[:4] == b"\x7fELF"
+    assert ELF_MACHINES[header[18:20]] == platform
+
+
+def test_a_release_carries_provenance_in_its_index(registry: LocalRegistry, published) -> None:
+    raw = registry.skopeo("inspect", "--raw", f"docker://{registry.host}/sos-app/device-service:{VERSION}")
+    kinds = [(m.get("annotations") or {}).get("vnd.docker.reference.type") for m in raw["manifests"]]
+    assert kinds.count("attestation-manifest") == 2  # one per platform
+    assert published["push"]["provenance"] == "present"
+
+
+@pytest.mark.parametrize(
+    ("args", "code", "fragment"),
+    [
+        (("--service", "device-service", "--platform", "linux/arm65"), 2, "did you mean linux/arm64"),
+        (("--service", "auth-service", "--platform", TWO), 3, "linux/arm64 cannot be built for auth-service"),
+    ],
+)
+def test_a_platform_that_cannot_be_built_is_one_line_and_tags_nothing(client, args, code, fragment) -> None:
+    version = f"t-bad-{RUN_ID}"
+    result = invoke("build", *args, "--version", version)
+    lines = result.stderr.strip().splitlines()
+    assert result.returncode == code and len(lines) == 1 and fragment in lines[0], result.stderr
+    leftovers = subprocess.run(["docker", "images", "-q", f"*/*/*:{version}"], capture_output=True, text=True)
+    assert leftovers.stdout.strip() == ""
+
+
+def test_an_unreachable_cache_registry_warns_and_the_build_succeeds(client) -> None:
+    closed = "127.0.0.1:9"  # discard port: nothing listens
+    env = {"REGISTRY_URL": closed}
+    version = f"t-nocache-{RUN_ID}"
+    result = invoke(
+        "build", "--service", "device-service", "--registry", "private", "--version", version,
+        "--cache", "registry", "--progress", "plain", env=env,
+    )  # fmt: skip
+    try:
+        assert result.returncode == 0, result.stderr[-3000:]
+        assert "connection refused" in result.stderr.lower() or "failed to" in result.stderr.lower()
+    finally:
+        subprocess.run(["docker", "rmi", f"{closed}/sos-app/device-service:{version}"], capture_output=True)
+
+
+# --- Two CI runners ------------------------------------------------------------------------------------
+
+
+@contextlib.contextmanager
+def second_engine(root: Path) -> Iterator[dict[str, str]]:
+    """Another dockerd 26 with its own data root, exec root, socket, containerd and bridge; removed afterwards."""
+    bridge = f"sosrun{RUN_ID[:6]}"
+    sock, exec_root = root / "docker.sock", Path(f"/run/sos-{RUN_ID}")
+    (root / "daemon.json").write_text('{"features": {"containerd-snapshotter": true}}')
+    subprocess.run(["ip", "link", "add", bridge, "type", "bridge"], check=True)
+    subprocess.run(["ip", "link", "set", bridge, "up"], check=True)
+    argv = [
+        str(ENGINE_BIN / "dockerd"), "--config-file", str(root / "daemon.json"), "--data-root", str(root / "data"),
+        "--exec-root", str(exec_root), "--pidfile", str(root / "docker.pid"), "-H", f"unix://{sock}",
+        "--bridge", bridge, "--iptables=false", "--ip-masq=false",
+    ]  # fmt: skip
+    env = {**os.environ, "PATH": f"{ENGINE_BIN}:{os.environ['PATH']}"}
+    proc = subprocess.Popen(argv, env=env, stdout=(root / "dockerd.log").open("w"), stderr=subprocess.STDOUT)
+    host = {"DOCKER_HOST": f"unix://{sock}"}
+    try:
+        deadline = time.monotonic() + 60
+        while subprocess.run(["docker", "info"], env={**os.environ, **host}, capture_output=True).returncode:
+            assert proc.poll() is None and time.monotonic() < deadline, (root / "dockerd.log").read_text()[-2000:]
+            time.sleep(0.5)
+        yield host
+    finally:
+        proc.terminate()
+        with contextlib.suppress(subprocess.TimeoutExpired):
+            proc.wait(timeout=30)
+        if proc.poll() is None:
+            proc.kill()
+        subprocess.run(["ip", "link", "del", bridge], capture_output=True)
+        shutil.rmtree(root / "data", ignore_errors=True)
+        shutil.rmtree(exec_root, ignore_errors=True)
+
+
+@pytest.fixture(scope="module")
+def runners(registry: LocalRegistry, tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
+    """Runner A (this machine's engine) builds with --cache registry; runner B, an empty engine, builds the same
+    commit. The base image comes from the shared registry too, as a mirror would serve it."""
+    repo = copy_repo(tmp_path_factory.mktemp("runners-repo"), ("device-service",))
+    mirror = f"{registry.host}/library/golang:1.21-alpine"
+    subprocess.run(["docker", "tag", "golang:1.21-alpine", mirror], check=True)
+    pushed = subprocess.run(["docker", "push", "-q", mirror], env={**os.environ, **registry.env}, capture_output=True)
+    assert pushed.returncode == 0, pushed.stderr
+    version = f"t-runners-{RUN_ID}"
+    common = {**registry.env, "SOS_IMAGES_ROOT": str(repo), "SOURCE_DATE_EPOCH": "1700000000"}
+    argv = [
+        "build", "--service", "device-service", "--registry", "private", "--version", version, "--cache", "registry",
+        "--build-arg", f"GO_IMAGE={mirror}", "--progress", "plain", "--json",
+    ]  # fmt: skip
+    image = f"{registry.host}/sos-app/device-service:{version}"
+    try:
+        a = invoke(*argv, env=common)
+        assert a.returncode == 0, a.stderr[-3000:]
+        with second_engine(tmp_path_factory.mktemp("runner-b")) as host:
+            b_config = tmp_path_factory.mktemp("runner-b-config")
+            env_b = {**common, **host, "DOCKER_CONFIG": str(b_config)}
+            assert invoke("login", "--registry", "private", env=env_b).returncode == 0
+            b = invoke(*argv, env=env_b)
+            assert b.returncode == 0, b.stderr[-3000:]
+            layers_b = _layers(image, env_b)
+        yield {"a": a, "b": b, "layers_a": _layers(image, common), "layers_b": layers_b}
+    finally:
+        subprocess.run(["docker", "rmi", image, mirror], capture_output=True)
+
+
+def _layers(image: str, env: dict[str, str]) -> list[str]:
+    out = subprocess.run(
+        ["docker", "image", "inspect", "-f", "{{json .RootFS.Layers}}", image],
+        env={**os.environ, **env},
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    return json.loads(out.stdout)
+
+
+@pytest.mark.parametrize("step", ["go mod download", "go build"])
+def test_an_empty_runner_gets_dependency_and_compile_steps_from_the_registry_cache(runners, step: str) -> None:
+    statuses = step_statuses(runners["b"].stderr, step)
+    assert statuses and all(s == "CACHED" for s in statuses), statuses
+
+
+def test_both_runners_produce_identical_layers(runners) -> None:
+    assert runners["layers_a"] == runners["layers_b"]
