@@ -203,3 +203,22 @@ def test_an_empty_runner_gets_dependency_and_compile_steps_from_the_registry_cac
 
 def test_both_runners_produce_identical_layers(runners) -> None:
     assert runners["layers_a"] == runners["layers_b"]
+
+
+def test_an_image_built_for_a_profile_is_the_one_push_takes_and_says_so(registry: LocalRegistry, published) -> None:
+    args = ("push", "--service", "device-service", "--registry", "private", "--version", VERSION, "--json")
+    result = invoke(*args, env=registry.env)
+    assert result.returncode == 0, result.stderr[-2000:]
+    report = json.loads(result.stdout)
+    assert report["source"] == f"{registry.host}/sos-app/device-service:{VERSION}"
+    assert f"local image {report['source']}" in result.stderr
+
+
+def test_a_dry_run_push_prints_json_too(registry: LocalRegistry) -> None:
+    result = invoke(
+        "push", "-s", "device-service", "-r", "private", "-v", "v9.9.9", "--dry-run", "--json", env=registry.env
+    )
+    assert result.returncode == 0, result.stderr
+    report = json.loads(result.stdout)
+    assert report["dry_run"] is True
+    assert [p["ref"] for p in report["pushed"]][-1] == f"{registry.host}/sos-app/device-service:latest"
