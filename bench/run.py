@@ -206,7 +206,9 @@ class bench_registry:
             f"version: 0.1\nstorage:\n  filesystem:\n    rootdirectory: {self.dir / 'data'}\n"
             f"http:\n  addr: 127.0.0.1:{port}\n"
         )
-        self.proc = subprocess.Popen(["docker-registry", "serve", str(config)], stderr=subprocess.DEVNULL)
+        self.proc = subprocess.Popen(
+            ["docker-registry", "serve", str(config)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+        )
         time.sleep(0.5)
         return f"127.0.0.1:{port}"
 
