@@ -14,7 +14,7 @@ from typing import Any
 
 from . import platforms, process, refs
 from .catalog import Catalog, Service
-from .engine import Engine, preload_sdk
+from .engine import Engine
 from .errors import EnvironmentProblem, ServiceError
 from .plans import BuildOptions, BuildPlan, plan_build
 from .platforms import EngineFacts
@@ -134,7 +134,6 @@ def build(
         out.info("Dry run: nothing built. The command:")
         print(plan.command_line(), file=out.stream, flush=True)
         return BuildResult(plan, None, 0.0)
-    preload_sdk()
     plan, facts = make_plan(catalog, service_name, options)
     engine = engine or Engine()
     engine.ping()

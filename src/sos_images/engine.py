@@ -9,13 +9,12 @@ from __future__ import annotations
 
 import contextlib
 import http.client
-import importlib
 import json
 import os
 import re
 import socket
-import threading
 import time
+import urllib.parse
 from collections.abc import Callable, Iterator, Mapping
 from typing import Any
 
@@ -33,11 +32,6 @@ ARCHITECTURES = {
 }
 # The containerd image store reports a push's digest only in its last status line.
 PUSHED_DIGEST = re.compile(r"digest: (sha256:[0-9a-f]{64})")
-
-
-def preload_sdk() -> None:
-    """Import the SDK in the background: it then loads while the main thread waits on a build subprocess."""
-    threading.Thread(target=importlib.import_module, args=("docker",), daemon=True).start()
 
 
 class _UnixHTTPConnection(http.client.HTTPConnection):
@@ -162,6 +156,8 @@ class Engine:
     # --- images ---
 
     def inspect_image(self, ref: str) -> dict[str, Any] | None:
+        if self.host.startswith("unix://"):  # the standard library over the socket: no SDK import on the build path
+            return self._inspect_unix(self.host.removeprefix("unix://"), ref)
         import docker
 
         try:
@@ -170,6 +166,22 @@ class Engine:
             return None
         except docker.errors.DockerException as exc:
             raise self._unreachable(exc) from None
+
+    def _inspect_unix(self, path: str, ref: str) -> dict[str, Any] | None:
+        conn = _UnixHTTPConnection(path, timeout=60)
+        try:
+            conn.request("GET", f"/images/{urllib.parse.quote(ref, safe='')}/json")
+            response = conn.getresponse()
+            body = response.read()
+        except OSError as exc:
+            raise self._unreachable(exc) from None
+        finally:
+            conn.close()
+        if response.status == 404:
+            return None
+        if response.status != 200:
+            raise CommandFailed(f"inspecting {ref} failed: {body.decode('utf-8', 'replace').strip()[:200]}")
+        return json.loads(body)
 
     def history(self, ref: str) -> list[dict[str, Any]]:
         return self._sdk.api.history(ref)

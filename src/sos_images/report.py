@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import importlib
 import json
 import sys
+import threading
 from collections.abc import Iterable, Sequence
 from dataclasses import asdict, dataclass
 from typing import IO, Any
@@ -19,6 +21,8 @@ class Reporter:
         self.json_mode = json_mode
         self.stream = stream or (sys.stderr if json_mode else sys.stdout)
         self._console: Any = None
+        # rich costs ~50 ms to import: load it in the background while the caller plans (git, engine facts).
+        threading.Thread(target=importlib.import_module, args=("rich.console",), daemon=True).start()
 
     @property
     def console(self) -> Any:
