@@ -143,4 +143,4 @@ provide_engine_binaries
 link_tools
 start_engine
 provide_base_images
-log "ready: engine $(docker version -f '{{.Server.Version}}') (containerd image store), $(docker buildx version | cut -d' ' -f1-2), compose $(docker compose version --short), cosign $(cosign version 2>/dev/null | sed -n 's/^GitVersion: *//p')"
+log "ready: engine $(docker version -f '{{.Server.Version}}') (containerd image store), $(docker buildx version | cut -d' ' -f1-2), compose $(docker compose version --short), cosign and oras in /usr/local/bin"

@@ -166,7 +166,10 @@ def pytest_terminal_summary(terminalreporter: Any) -> None:
             labels = cli.images.get(image).labels or {}
             kind = "local stand-in (shared/standin)" if "standin.image" in labels else "upstream"
             lines.append(f"{image}: {kind}")
-        terminalreporter.write_sep("-", "base images used by the docker tests")
+        info = cli.info()
+        store = "containerd image store" if "snapshotter" in str(info.get("DriverStatus")) else info.get("Driver")
+        lines.append(f"engine: Docker {info.get('ServerVersion')} ({store})")
+        terminalreporter.write_sep("-", "engine and base images used by the docker tests")
         for line in lines:
             terminalreporter.write_line(line)
     except Exception:

@@ -25,6 +25,12 @@ ELF_MACHINES = {b"\x3e\x00": "linux/amd64", b"\xb7\x00": "linux/arm64"}  # e_mac
 VERSION = f"v1.2.3-t{RUN_ID}"
 
 
+def test_the_tests_run_on_a_current_engine_with_the_containerd_store(client) -> None:
+    info = client.info()
+    assert int(info["ServerVersion"].split(".")[0]) >= 25, info["ServerVersion"]
+    assert "io.containerd.snapshotter" in str(info["DriverStatus"])
+
+
 @pytest.fixture(scope="module")
 def registry(client: Any, tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalRegistry]:
     with local_registry(tmp_path_factory.mktemp("engine-registry")) as reg:
