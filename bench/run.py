@@ -165,28 +165,32 @@ def responsiveness(runs: int) -> None:
 
 def engine(cold_runs: int) -> None:
     print("6. Engine 26: two platforms vs one, and a fresh runner with the registry cache vs fully cold")
+    names = [s["service"] for s in json.loads(sh(invoke("services", "--json")).stdout)["services"]]
+    # A copy outside git with a pinned date: every build of it has the same build arguments, whatever is committed.
+    repo = copy_repo(Path(tempfile.mkdtemp(prefix="bench-engine-")), tuple(names))
+    pinned = {"SOS_IMAGES_ROOT": str(repo), "SOURCE_DATE_EPOCH": "1700000000"}
     args = ("--service", GO, "--version", "bench-mp", "--no-cache")
-    one = median_time(invoke("build", *args), cold_runs)
-    two = median_time(invoke("build", *args, "--platform", "linux/amd64,linux/arm64"), cold_runs)
+    one = median_time(invoke("build", *args), cold_runs, pinned)
+    two = median_time(invoke("build", *args, "--platform", "linux/amd64,linux/arm64"), cold_runs, pinned)
     row("device-service cold, one platform", one)
     row("device-service cold, linux/amd64 + linux/arm64", two)
     row("two platforms / one", two / one, "", "goal <= 1.6")
     with bench_registry() as host:
-        env = {"REGISTRY_URL": host}
+        env = {**pinned, "REGISTRY_URL": host}
         base = ("build-all", "--target", "production", "--jobs", "2", "--registry", "private", "--version", "bench-rc")
-        forget(host)
+        forget(host, names)
         cold, _ = timed(invoke(*base, "--no-cache", "--cache", "registry"), env)  # cold, and exports the cache
-        forget(host)
+        forget(host, names)
         fresh, _ = timed(invoke(*base, "--cache", "registry"), env)
+    shutil.rmtree(repo, ignore_errors=True)
     row("all 7, fully cold (empty build cache, --no-cache)", cold)
     row("all 7, fresh runner with the registry cache", fresh)
     row("fresh with cache / cold", fresh / cold, "", "goal <= 0.15")
     RESULTS["engine"] = dict(one=one, two=two, cold=cold, fresh=fresh)
 
 
-def forget(host: str) -> None:
+def forget(host: str, names: list[str]) -> None:
     """A fresh runner: no build cache, none of the images built before."""
-    names = [s["service"] for s in json.loads(sh(invoke("services", "--json")).stdout)["services"]]
     sh(["docker", "rmi", *(f"{host}/sos-app/{n}:bench-rc" for n in names)], check=False)
     sh(["docker", "builder", "prune", "-af"])
 
