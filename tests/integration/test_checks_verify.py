@@ -104,5 +104,5 @@ def test_an_image_that_was_never_built_is_one_line_naming_the_build_command() ->
     assert "Traceback" not in result.stderr
     assert result.stderr.strip().splitlines() == [
         f"error: image ghcr.io/sos-app/{GO}:never-built-{RUN_ID} not found in the engine: build it first "
-        f"(invoke build --service {GO} --target production --version never-built-{RUN_ID})"
+        f"(invoke build --service {GO} --version never-built-{RUN_ID})"
     ]
