@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from sos_images.buildall import _options_for, _reason, select
+from sos_images.buildall import _options_for, _reason, plan_jobs, select
 from sos_images.catalog import load_catalog
 from sos_images.errors import UsageError
 from sos_images.plans import BuildOptions
@@ -142,3 +142,13 @@ def test_dry_run_reports_every_broken_service_and_exits_non_zero(fake_repo: Path
 def test_jobs_must_be_positive(fake_docker: dict[str, str]) -> None:
     result = invoke("build-all", "--jobs", "-1", "--dry-run", env=fake_docker)
     assert result.returncode == 2 and "--jobs must be 1 or more" in result.stderr
+
+
+def test_build_all_gives_every_build_its_own_registry_cache_and_the_platforms(fake_repo: Path, monkeypatch) -> None:
+    monkeypatch.setenv("DOCKER_HOST", "unix:///nonexistent/docker.sock")  # no engine: a current one is assumed
+    catalog = load_catalog(fake_repo)
+    options = BuildOptions(cache="registry", platforms=("linux/amd64", "linux/arm64"), registry="ghcr")
+    jobs = plan_jobs(catalog, [("device-service", "production")], options)
+    argv = jobs[0].plan.argv
+    assert "--cache-from=type=registry,ref=ghcr.io/sos-app/device-service:buildcache" in argv
+    assert "--platform=linux/amd64,linux/arm64" in argv
