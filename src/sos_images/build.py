@@ -108,8 +108,11 @@ def make_plan(
     return plan, facts
 
 
-def engine_facts(options: BuildOptions, environ: Mapping[str, str]) -> EngineFacts:
-    """The engine's facts; with no engine (a dry run on a laptop) those of a current engine are assumed."""
+def engine_facts(options: BuildOptions, environ: Mapping[str, str]) -> EngineFacts | None:
+    """The engine's facts, asked only when an option depends on them (a plain local build does not wait for
+    dockerd's /info). With no engine (a dry run on a laptop) those of a current engine are assumed."""
+    if not (options.platforms or options.cache != "none" or options.release or options.provenance not in (None, "off")):
+        return None
     try:
         facts = Engine(environ).facts()
     except EnvironmentProblem:
