@@ -15,7 +15,7 @@ TASKS = ["verify", "scan", "sbom", "layers"]
     [
         (["--service", "billing-service"], "unknown service 'billing-service'"),
         (["--service", "auth-service", "--target", "production-alpine"], "valid targets: production, development"),
-        (["--service", "device-service", "--version", "v1+meta"], "not a valid Docker tag"),
+        (["--service", "device-service", "--version", "v1/meta"], "not a valid Docker tag"),
         (["--service", "device-service", "--registry", "nowhere"], "unknown registry 'nowhere'"),
         ([], "no service given"),
     ],

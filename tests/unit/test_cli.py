@@ -40,7 +40,7 @@ def assert_one_line_error(result: subprocess.CompletedProcess[str], *fragments: 
     [
         (["--service", "billing-service"], ["unknown service 'billing-service'", "device-service"]),
         (["--service", "auth-service", "--target", "production-alpine"], ["valid targets: production, development"]),
-        (["--service", "device-service", "--version", "v1.0.0+meta"], ["not a valid Docker tag"]),
+        (["--service", "device-service", "--version", "v1.0.0/meta"], ["not a valid Docker tag"]),
         (["--service", "device-service", "--build-arg", "NOVALUE"], ["NAME=VALUE"]),
         (["--service", "device-service", "--ca-bundle", "/nope.pem"], ["/nope.pem does not exist"]),
         ([], ["no service given"]),
