@@ -118,8 +118,10 @@ def test_a_prerelease_gets_no_latest(registry, release) -> None:
 def test_push_without_login_fails_clearly(registry, release, tmp_path) -> None:
     env = {**registry.env, "DOCKER_CONFIG": str(tmp_path)}
     result = invoke("push", "--service", SERVICE, "--registry", "private", "--version", "v1.2.3", env=env)
-    assert result.returncode != 0
-    assert "log in first" in result.stderr, result.stderr
+    assert result.returncode == 1
+    last = result.stderr.strip().splitlines()[-1]
+    assert last.startswith(f"error: push of {registry.host}/sos-app/{SERVICE}:v1.2.3 failed: "), last
+    assert last.endswith(f"log in first: invoke login (docker login {registry.host})"), last
     assert "Traceback" not in result.stderr
 
 
