@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import json
 import os
 import re
 import subprocess
@@ -12,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import REPO
-from tests.integration.conftest import invoke
+from tests.integration.conftest import RUN_ID, invoke
 from tests.integration.registry import PASSWORD, USER, env_without_credentials, local_registry
 from tests.integration.shims import recorded_calls, recording_path
 
@@ -109,10 +110,36 @@ def test_a_prerelease_gets_no_latest(registry, release) -> None:
     )
     assert result.returncode == 0, result.stderr[-2000:]
     assert "v1.3.0-rc.1" in registry.tags(f"sos-app/{SERVICE}")
-    import json
-
     pushed = [p["ref"].rsplit(":", 1)[1] for p in json.loads(result.stdout)["pushed"]]
     assert pushed == ["v1.3.0-rc.1", "1.3.0-rc.1"]
+
+
+def test_build_metadata_builds_and_pushes_what_the_release_pushes(registry, client) -> None:
+    version = f"v1.2.3+build.{RUN_ID}"
+    built = invoke("build", "--service", SERVICE, "--version", version)
+    assert built.returncode == 0, built.stderr[-2000:]
+    local = f"ghcr.io/sos-app/{SERVICE}:v1.2.3-build.{RUN_ID}"
+    try:
+        assert client.images.get(local).labels["org.opencontainers.image.version"] == version
+        assert login(registry).returncode == 0
+        result = invoke(
+            "push",
+            "--service",
+            SERVICE,
+            "--registry",
+            "private",
+            "--version",
+            version,
+            "--semver",
+            "--json",
+            env=registry.env,
+        )
+        assert result.returncode == 0, result.stderr[-2000:]
+        pushed = [p["ref"].rsplit(":", 1)[1] for p in json.loads(result.stdout)["pushed"]]
+        assert pushed == [f"v1.2.3-build.{RUN_ID}", "1.2.3", "1.2", "1", "latest"]
+    finally:
+        with contextlib.suppress(Exception):
+            client.images.remove(local)
 
 
 def test_push_without_login_fails_clearly(registry, release, tmp_path) -> None:
