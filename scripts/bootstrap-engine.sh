@@ -121,6 +121,7 @@ have_base_images() {
 }
 
 provide_base_images() {
+  [ ${#base_images[@]} -gt 0 ] || die "no 'ARG *_IMAGE=' defaults in $here/dockerfiles: restore the Dockerfiles"
   if have_base_images; then log "base images present"; return 0; fi
   local pulled=1
   for img in "${base_images[@]}"; do

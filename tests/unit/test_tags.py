@@ -170,9 +170,11 @@ NUMBER = st.one_of(VALID_NUMBER, VALID_NUMBER, VALID_NUMBER, st.sampled_from(["0
 IDENT = st.from_regex(r"[0-9A-Za-z-]{0,5}", fullmatch=True) | st.sampled_from(["0", "01", "rc", "ü", "a+b"])
 IDENTS = st.none() | st.lists(IDENT, min_size=1, max_size=3).map(".".join)
 SEMVERISH = st.builds(
-    lambda v, major, minor, patch, pre, build: f"{v}{major}.{minor}.{patch}"
-    + (f"-{pre}" if pre is not None else "")
-    + (f"+{build}" if build is not None else ""),
+    lambda v, major, minor, patch, pre, build: (
+        f"{v}{major}.{minor}.{patch}"
+        + (f"-{pre}" if pre is not None else "")
+        + (f"+{build}" if build is not None else "")
+    ),
     st.sampled_from(["", "v", "V"]),
     NUMBER,
     NUMBER,
