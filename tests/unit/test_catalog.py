@@ -126,3 +126,15 @@ def test_base_image_defaults_are_written_once_in_the_dockerfiles_and_everything_
         if image not in defaults.values()
     }
     assert not stale, "base images that disagree with the Dockerfiles' ARG defaults"
+
+
+def test_the_node_final_stages_inherit_healthcheck_and_entrypoint_from_base() -> None:
+    text = (REPO / "dockerfiles/Dockerfile.node").read_text()
+    stages = re.split(r"^FROM ", text, flags=re.MULTILINE)[1:]
+    base = next(s for s in stages if s.split()[2] == "base")
+    assert len(re.findall(r"^(?:HEALTHCHECK|ENTRYPOINT) ", text, re.MULTILINE)) == 2  # once each
+    assert "HEALTHCHECK " in base and 'ENTRYPOINT ["dumb-init", "--"]' in base
+    assert {s.split()[2]: s.split()[0] for s in stages if s.split()[2] in ("development", "production")} == {
+        "development": "base",
+        "production": "base",
+    }
