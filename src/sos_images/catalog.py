@@ -7,6 +7,7 @@ Services are discovered from services/*/ (package.json means node, go.mod or cmd
 from __future__ import annotations
 
 import os
+import re
 import tomllib
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -181,15 +182,28 @@ def load_catalog(root: Path | None = None) -> Catalog:
         services=MappingProxyType(services),
         registries=MappingProxyType(_registries(settings.get("registries", {}))),
         default_registry=settings.get("registry", "ghcr"),
-        base_images=MappingProxyType(
-            {"NODE_IMAGE": "node:20-alpine", "GO_IMAGE": "golang:1.21-alpine", "ALPINE_IMAGE": "alpine:3.19"}
-            | settings.get("base-images", {})
-        ),
+        base_images=MappingProxyType(dockerfile_base_images(root / "dockerfiles") | settings.get("base-images", {})),
         budgets_mb=MappingProxyType({"node": 200, "go": 20} | settings.get("budgets", {})),
         source_url=settings.get("source", ""),
         problems=MappingProxyType(problems),
         settings=MappingProxyType(settings),
     )
+
+
+def dockerfile_base_images(dockerfiles: Path) -> dict[str, str]:
+    """The base-image defaults: the `ARG <NAME>=<image>` lines of each language's Dockerfile, the one place
+    they are written (pyproject.toml overrides them; bootstrap and the tests read them from here)."""
+    found: dict[str, str] = {}
+    for language in LANGUAGES.values():
+        try:
+            text = (dockerfiles / language.dockerfile).read_text(encoding="utf-8")
+        except FileNotFoundError:
+            continue
+        for name in language.base_args:
+            match = re.search(rf"^ARG {name}=(\S+)\s*$", text, re.MULTILINE)
+            if match:
+                found[name] = match.group(1)
+    return found
 
 
 def _read_settings(pyproject: Path) -> dict[str, Any]:

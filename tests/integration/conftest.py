@@ -11,7 +11,6 @@ import os
 import shutil
 import socket
 import subprocess
-import sys
 import time
 import uuid
 from collections.abc import Callable, Iterator
@@ -22,10 +21,11 @@ from typing import Any
 import pytest
 
 from sos_images import process as docker_layer
-from tests.conftest import REPO
+from sos_images.catalog import dockerfile_base_images
+from tests.conftest import REPO, invoke
 
 RUN_ID = uuid.uuid4().hex[:8]
-BASE_IMAGES = ("node:20-alpine", "golang:1.21-alpine", "alpine:3.19")
+BASE_IMAGES = tuple(dockerfile_base_images(REPO / "dockerfiles").values())
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
@@ -56,20 +56,6 @@ def client() -> Any:
         except docker.errors.ImageNotFound:
             _unavailable(f"base image {image} missing (scripts/bootstrap.sh builds stand-ins)")
     return cli
-
-
-def invoke(
-    *args: str, env: dict[str, str] | None = None, cwd: Path = REPO, timeout: int = 900
-) -> subprocess.CompletedProcess[str]:
-    """Run the real front end, as a user would."""
-    return subprocess.run(
-        [sys.executable, "-m", "invoke", *args],
-        cwd=cwd,
-        env={**os.environ, **(env or {})},
-        capture_output=True,
-        text=True,
-        timeout=timeout,
-    )
 
 
 @dataclass

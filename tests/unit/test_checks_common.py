@@ -44,7 +44,7 @@ def test_a_registry_profile_changes_the_repository_like_a_build_does(fake_repo: 
     [
         (("billing-service", None, "v1"), "unknown service 'billing-service'"),
         (("auth-service", "production-alpine", "v1"), "valid targets: production, development"),
-        (("device-service", None, "v1+build"), "not a valid Docker tag"),
+        (("device-service", None, "v1 build"), "not a valid Docker tag"),
         ((None, None, "v1"), "no service given"),
     ],
 )

@@ -1,4 +1,4 @@
-"""layers: wasted bytes from overwritten and deleted files, read from docker-archive tars built in memory."""
+"""layers: dive's figures (real dive 0.13.1 JSON, file lists trimmed) and CI rules; the docker-save reader of scan."""
 
 from __future__ import annotations
 
@@ -6,6 +6,7 @@ import gzip
 import io
 import json
 import tarfile
+from pathlib import Path
 
 import pytest
 
@@ -14,6 +15,7 @@ from sos_images.checks.layers import Entry
 from sos_images.errors import CheckFailed, UsageError
 
 MB = 1_000_000
+FIXTURES = Path(__file__).parents[1] / "fixtures" / "dive"
 
 
 def layer_tar(*members: tuple[str, bytes | None, int]) -> bytes:
@@ -51,58 +53,32 @@ def chunks(data: bytes, size: int = 1000) -> list[bytes]:
     return [data[i : i + size] for i in range(0, len(data), size)]
 
 
-def test_a_file_written_then_deleted_is_wasted_in_the_layer_that_wrote_it() -> None:
-    analysis = lay.analyze(
+def test_the_final_tree_drops_deleted_files_and_whole_deleted_directories() -> None:
+    final = lay.final_tree(
         [
-            [Entry("bin", kind="dir"), Entry("bin/sh", 1 * MB)],
-            [Entry("big.bin", 8 * MB)],
-            [Entry("big.bin", kind="whiteout")],
+            [Entry("bin", kind="dir"), Entry("bin/sh", 1 * MB), Entry("big.bin", 8 * MB)],
+            [Entry("var/cache/apk/a.tar", 3 * MB), Entry("var/cache/apk/b.tar", 1 * MB)],
+            [Entry("big.bin", kind="whiteout"), Entry("var/cache/apk", kind="whiteout")],
         ]
     )
-    assert analysis.wasted == 8 * MB and analysis.wasted_by_layer == [0, 8 * MB, 0]
-    assert analysis.total == 9 * MB and analysis.efficiency == pytest.approx(1 / 9)
-    assert [(w.path, w.how) for w in analysis.waste] == [("big.bin", "deleted")]
-    assert "big.bin" not in analysis.final
-
-
-def test_an_overwritten_file_wastes_the_lower_copy_only() -> None:
-    analysis = lay.analyze([[Entry("app", 5 * MB)], [Entry("app", 2 * MB)]])
-    assert analysis.wasted_by_layer == [5 * MB, 0] and analysis.final["app"][0] == 1
-    assert analysis.waste[0].how == "overwritten"
-
-
-def test_deleting_a_directory_wastes_everything_under_it() -> None:
-    analysis = lay.analyze(
-        [
-            [
-                Entry("var/cache/apk", kind="dir"),
-                Entry("var/cache/apk/a.tar", 3 * MB),
-                Entry("var/cache/apk/b.tar", 1 * MB),
-            ],
-            [Entry("var/cache/apk", kind="whiteout")],
-        ]
-    )
-    assert analysis.wasted == 4 * MB and not [p for p in analysis.final if p.startswith("var/cache/apk")]
+    assert set(final) == {"bin", "bin/sh"}
 
 
 def test_an_opaque_directory_hides_the_lower_contents_but_keeps_its_own() -> None:
-    analysis = lay.analyze(
+    final = lay.final_tree(
         [
             [Entry("app/node_modules/a.js", 2 * MB), Entry("app/keep.txt", 1)],
             [Entry("app/node_modules", kind="opaque"), Entry("app/node_modules/b.js", 1 * MB)],
         ]
     )
-    assert analysis.wasted == 2 * MB
-    assert {"app/node_modules/b.js", "app/keep.txt"} <= set(analysis.final)
+    assert set(final) == {"app/node_modules/b.js", "app/keep.txt"}
 
 
-def test_a_lean_image_is_fully_efficient() -> None:
-    analysis = lay.analyze([[Entry("app", 5 * MB)], [Entry("etc/passwd", 50)], []])
-    assert analysis.wasted == 0 and analysis.efficiency == 1.0
-    assert lay.analyze([]).efficiency == 1.0
+def test_a_later_copy_replaces_an_earlier_one() -> None:
+    assert lay.final_tree([[Entry("app", 5 * MB)], [Entry("app", 2 * MB)]])["app"].size == 2 * MB
 
 
-def test_the_docker_save_stream_is_read_with_whiteouts_and_instructions() -> None:
+def test_the_docker_save_stream_is_read_with_whiteouts() -> None:
     archive = docker_archive(
         [
             layer_tar(("bin/", None, 0o755), ("bin/app", b"\x7fELF" + b"x" * 300, 0o755)),
@@ -117,13 +93,13 @@ def test_the_docker_save_stream_is_read_with_whiteouts_and_instructions() -> Non
         ],
     )
     config, entries = lay.read_archive(chunks(archive))
-    analysis = lay.analyze(entries)
-    assert analysis.wasted == 5000 and analysis.wasted_by_layer == [0, 5000, 0]
-    assert lay.instructions(config, len(entries)) == [
-        "ADD file:abc in /",
-        "RUN head -c 5000 /dev/zero > /tmp/big.bin",
-        "RUN rm /tmp/big.bin",
+    assert [[(e.path, e.kind) for e in layer if e.kind != "dir"] for layer in entries] == [
+        [("bin/app", "file")],
+        [("tmp/big.bin", "file")],
+        [("tmp/big.bin", "whiteout")],
     ]
+    assert "tmp/big.bin" not in lay.final_tree(entries)
+    assert len(config["history"]) == 4
 
 
 def test_executables_keep_their_head_for_the_upx_check() -> None:
@@ -136,7 +112,7 @@ def test_executables_keep_their_head_for_the_upx_check() -> None:
         [{"created_by": "COPY /out/app /app # buildkit"}, {"created_by": "COPY /packed /app # buildkit"}],
     )
     _, entries = lay.read_archive(chunks(archive, 333), head=4096)
-    assert lay.packed_binaries(lay.analyze(entries)) == ["app"]  # not data.bin: not executable
+    assert lay.packed_binaries(lay.final_tree(entries)) == ["app"]  # not data.bin: not executable
 
 
 def test_an_archive_without_a_manifest_is_a_clear_error() -> None:
@@ -144,26 +120,84 @@ def test_an_archive_without_a_manifest_is_a_clear_error() -> None:
         lay.read_archive(chunks(layer_tar(("hello", b"hi", 0o644))))
 
 
-def test_thresholds_come_from_the_argument_then_pyproject_then_defaults() -> None:
-    assert lay.Thresholds.resolve({}) == lay.Thresholds(10 * MB, 0.95)
-    assert lay.Thresholds.resolve({"max-wasted-bytes": "1MB", "min-efficiency": 0.5}) == lay.Thresholds(MB, 0.5)
-    assert lay.Thresholds.resolve({"max-wasted-bytes": "1MB"}, "2MiB", "90%") == lay.Thresholds(2 * 1024 * 1024, 0.9)
+def dive_json(name: str) -> dict:
+    return json.loads((FIXTURES / name).read_text())
+
+
+def test_dive_figures_are_read_from_its_json_and_every_copy_counts() -> None:
+    figures = lay.read_dive(dive_json("wasted.json"))
+    assert [(layer["size"], layer["created_by"]) for layer in figures.layers] == [
+        (22601091, "COPY rootfs/ /"),
+        (8388608, "RUN head -c 8388608 /dev/urandom > /big.bin"),
+        (0, "RUN rm /big.bin"),
+    ]
+    assert (figures.total, figures.wasted, figures.files) == (
+        30989699,
+        8388608,
+        [{"path": "/big.bin", "count": 2, "size": 8388608}],
+    )
+    assert figures.efficiency == pytest.approx(0.7293098) and figures.user_wasted == 1.0
+    auth = lay.read_dive(dive_json("auth-service.json"))
+    assert auth.files[0] == {"path": "/etc/passwd", "count": 3, "size": 2258}  # the surviving copy included
+    assert auth.wasted == sum(f["size"] for f in auth.files) == 7828
+
+
+def test_an_unexpected_dive_json_is_a_clear_error() -> None:
+    with pytest.raises(CheckFailed, match="dive 0.13"):
+        lay.read_dive({"layer": [], "image": {"sizeBytes": 1}})
+
+
+def test_rules_come_from_the_arguments_then_dive_ci_then_pyproject_then_dives_defaults() -> None:
+    assert lay.Rules.resolve({}, {}, {}) == lay.Rules(0.9, None, 0.1)
+    ours = {"max-wasted-bytes": "1MB", "min-efficiency": 0.5, "max-user-wasted-percent": "20%"}
+    assert lay.Rules.resolve(ours, {}, {}) == lay.Rules(0.5, MB, 0.2)
+    dive_ci = {"lowestEfficiency": 0.8, "highestWastedBytes": "disabled"}
+    assert lay.Rules.resolve(ours, dive_ci, {}) == lay.Rules(0.8, None, 0.2)
+    args = {"max-wasted-bytes": "2MiB", "min-efficiency": "90%", "max-user-wasted-percent": ""}
+    assert lay.Rules.resolve(ours, dive_ci, args) == lay.Rules(0.9, 2 * 1024 * 1024, 0.2)
+
+
+def test_a_dive_ci_file_is_read_with_camel_or_snake_case_names(tmp_path) -> None:
+    (tmp_path / "camel").write_text(
+        "plugins:\n  - x\nrules:\n  # comment\n  lowestEfficiency: 0.95\n  highestWastedBytes: 20MB\n"
+        "  highestUserWastedPercent: 0.20\n  plugin1/rule1: error\n"
+    )
+    (tmp_path / "snake").write_text("rules:\n  lowest-efficiency: 0.7\n  highest-user-wasted-percent: disabled\n")
+    assert lay.read_dive_ci(tmp_path / "camel") == {
+        "lowestEfficiency": 0.95,
+        "highestWastedBytes": "20MB",
+        "highestUserWastedPercent": 0.2,
+    }
+    assert lay.Rules.resolve({}, lay.read_dive_ci(tmp_path / "snake"), {}) == lay.Rules(0.7, None, None)
+    (tmp_path / "bad").write_text("rules: [unclosed\n")
+    with pytest.raises(UsageError, match="not a readable .dive-ci"):
+        lay.read_dive_ci(tmp_path / "bad")
 
 
 @pytest.mark.parametrize(
-    ("wasted", "efficiency", "message"), [("a lot", "", "max-wasted-bytes"), ("", "1.5", "between 0 and 1")]
+    ("args", "message"),
+    [
+        ({"max-wasted-bytes": "a lot"}, "max-wasted-bytes"),
+        ({"min-efficiency": "1.5"}, "between 0 and 1"),
+        ({"max-user-wasted-percent": "lots"}, "highestUserWastedPercent"),
+    ],
 )
-def test_bad_thresholds_are_usage_errors(wasted: str, efficiency: str, message: str) -> None:
+def test_bad_rule_values_are_usage_errors(args: dict, message: str) -> None:
     with pytest.raises(UsageError, match=message):
-        lay.Thresholds.resolve({}, wasted, efficiency)
+        lay.Rules.resolve({}, {}, args)
 
 
-def test_a_threshold_names_what_it_exceeded() -> None:
-    analysis = lay.analyze([[Entry("big", 8 * MB)], [Entry("big", kind="whiteout")]])
-    problems = lay.Thresholds(1 * MB, 0.0).problems(analysis)
-    assert problems == ["8.0MB wasted > 1.0MB allowed"]
-    assert lay.Thresholds(100 * MB, 0.95).problems(analysis) == ["efficiency 0.00% < 95.00%"]
-    assert lay.Thresholds(100 * MB, 0.0).problems(analysis) == []
+def test_each_rule_fails_past_its_threshold_like_dive_and_names_itself() -> None:
+    figures = lay.read_dive(dive_json("wasted.json"))
+    assert lay.Rules(0.95, None, None).problems(figures) == ["lowestEfficiency: efficiency 72.93% < 95.00%"]
+    assert lay.Rules(None, MB, None).problems(figures) == ["highestWastedBytes: 8.4MB wasted > 1.0MB allowed"]
+    assert lay.Rules(None, None, 0.5).problems(figures)[0].startswith("highestUserWastedPercent: 100.00%")
+    assert lay.Rules(0.7293, 8388608, 1.0).problems(figures) == []  # at the threshold passes, as in dive
+    assert lay.Rules(None, None, None).problems(figures) == []
+
+
+def test_dive_reads_the_local_engine_into_a_json_file() -> None:
+    assert lay.dive_argv("img:1", Path("/t/d.json")) == ["dive", "--source", "docker", "--json", "/t/d.json", "img:1"]
 
 
 def test_oci_layout_names_gzip_layers_and_empty_layers_are_read_by_content() -> None:
@@ -185,4 +219,4 @@ def test_oci_layout_names_gzip_layers_and_empty_layers_are_read_by_content() -> 
     )
     config, entries = lay.read_archive(chunks(archive))
     assert [[e.path for e in layer] for layer in entries] == [["app"], []]
-    assert lay.instructions(config, 2) == ["COPY app /app", "WORKDIR /"]
+    assert [h["created_by"] for h in config["history"]] == ["COPY app /app", "WORKDIR /"]

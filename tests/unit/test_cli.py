@@ -5,25 +5,13 @@ from __future__ import annotations
 import os
 import stat
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
 from sos_images.errors import EnvironmentProblem
 from sos_images.process import find_build_client
-from tests.conftest import REPO, make_go_service, make_node_service
-
-
-def invoke(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "invoke", *args],
-        cwd=REPO,
-        capture_output=True,
-        text=True,
-        env={**os.environ, **(env or {})},
-        timeout=60,
-    )
+from tests.conftest import invoke, make_go_service, make_node_service
 
 
 def assert_one_line_error(result: subprocess.CompletedProcess[str], *fragments: str) -> None:
@@ -40,7 +28,7 @@ def assert_one_line_error(result: subprocess.CompletedProcess[str], *fragments: 
     [
         (["--service", "billing-service"], ["unknown service 'billing-service'", "device-service"]),
         (["--service", "auth-service", "--target", "production-alpine"], ["valid targets: production, development"]),
-        (["--service", "device-service", "--version", "v1.0.0+meta"], ["not a valid Docker tag"]),
+        (["--service", "device-service", "--version", "v1.0.0/meta"], ["not a valid Docker tag"]),
         (["--service", "device-service", "--build-arg", "NOVALUE"], ["NAME=VALUE"]),
         (["--service", "device-service", "--ca-bundle", "/nope.pem"], ["/nope.pem does not exist"]),
         ([], ["no service given"]),

@@ -131,15 +131,28 @@ def test_missing_ca_bundle_is_a_usage_error(fake_repo: Path) -> None:
         plan(fake_repo, "auth-service", ca_bundle="/nonexistent/ca.pem")
 
 
-@pytest.mark.parametrize("version", ["v1.0.0", "latest", "1.2.3-rc.1", "sha-abc1234", "staging", "A_b"])
-def test_valid_versions_pass(version: str) -> None:
+@pytest.mark.parametrize(
+    "version", ["v1.0.0", "latest", "1.2.3-rc.1", "sha-abc1234", "staging", "A_b", "v1.0.0+build.5", "x" * 128]
+)
+def test_valid_versions_pass_unchanged(version: str) -> None:
     assert check_version(version) == version
 
 
-@pytest.mark.parametrize("version", ["v1.0.0+build", "-v1", ".v1", "a/b", "has space", "x" * 129, "ü"])
+@pytest.mark.parametrize("version", ["-v1", ".v1", "+v1", "a/b", "has space", "ü", "v1\n", "v1.0.0+ü"])
 def test_invalid_versions_are_refused_with_an_example(version: str) -> None:
-    with pytest.raises(UsageError, match="not a valid Docker tag"):
+    with pytest.raises(UsageError, match=r"not a valid Docker tag: .*\(e\.g\. v1\.2\.3\)"):
         check_version(version)
+
+
+def test_a_version_too_long_for_docker_says_so() -> None:
+    with pytest.raises(UsageError, match="longer than Docker's 128 characters"):
+        check_version("x" * 129)
+
+
+def test_build_metadata_reaches_the_labels_and_the_tag_holds_a_dash(fake_repo: Path) -> None:
+    built = plan(fake_repo, "auth-service", version="v1.2.3+build.5")
+    assert built.image.endswith("/auth-service:v1.2.3-build.5")
+    assert ("org.opencontainers.image.version", "v1.2.3+build.5") in built.labels
 
 
 @pytest.mark.parametrize("item", ["NOEQUALS", "=value", "1BAD=x", "BAD-NAME=x"])

