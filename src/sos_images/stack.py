@@ -75,21 +75,16 @@ def selected(catalog: Catalog, names: Sequence[str]) -> list[str]:
     return list(dict.fromkeys(names)) or list(catalog.services)
 
 
-def check_ports(
-    stack: Stack, names: Sequence[str], engine: docker.Engine, environ: Mapping[str, str] = os.environ
-) -> list[compose.HostPorts]:
+def check_ports(stack: Stack, ports: Sequence[compose.HostPorts], engine: docker.Engine) -> None:
     """Every host port the services need is free, or already the project's own (a second `up`)."""
     own = engine.published_ports(f"{PROJECT_LABEL}={stack.project}")
-    ports = compose.host_ports(stack.catalog)
-    resolved = [compose.resolve(ports[name], environ) for name in names]
-    for hp in resolved:
+    for hp in ports:
         for host, _, var, key in hp.pairs(compose.target_of(hp.service, stack.mode)):
             if host not in own and docker.port_taken(host):
                 raise UsageError(
                     f"host port {host} ({hp.service.name}) is already in use: stop what holds it, or export "
                     f"{var}=<port> or set {key} in [tool.sos-images.services.{hp.service.name}]"
                 )
-    return resolved
 
 
 def up(
@@ -102,12 +97,13 @@ def up(
     timeout: int = 180,
 ) -> list[compose.HostPorts]:
     """Build (cached) and start the services, wait until healthy, print where they are; optionally watch."""
-    stack = open_stack(catalog, production)
     names = selected(catalog, names)
+    stack = open_stack(catalog, production)
+    ports = [compose.resolve(hp) for name, hp in compose.host_ports(catalog).items() if name in names]
     write_files(catalog, out)
     engine = docker.Engine()
     engine.ping()
-    ports = check_ports(stack, names, engine)
+    check_ports(stack, ports, engine)
     fresh = not engine.labelled_containers(f"{PROJECT_LABEL}={stack.project}")
     with docker.sigterm_as_interrupt():
         try:

@@ -102,9 +102,7 @@ def test_up_starts_all_seven_development_containers_healthy_on_distinct_loopback
 
 
 def test_the_node_inspector_and_delve_answer_on_their_host_ports(stack) -> None:
-    with socket.create_connection(("127.0.0.1", stack.ports["auth-service"][1]), timeout=5) as conn:
-        conn.sendall(b"GET /json/version HTTP/1.0\r\n\r\n")
-        assert b"node.js" in conn.recv(4096).lower()
+    assert http_json(stack.ports["auth-service"][1], "/json/version")["Browser"].startswith("node.js")
     with socket.create_connection(("127.0.0.1", stack.ports["device-service"][1]), timeout=5) as conn:
         conn.sendall(json.dumps({"method": "RPCServer.GetVersion", "params": [{}], "id": 1}).encode())
         assert json.loads(conn.makefile().readline())["result"]["DelveVersion"]
@@ -220,6 +218,33 @@ def test_a_service_that_never_becomes_healthy_shows_its_log_and_is_removed(clien
     assert "auth-service did not become healthy" in result.stderr
     assert "nonexistent.js" in result.stdout  # its last log lines
     assert not client.containers.list(all=True, filters={"name": f"{project}-auth-service-run"})
+
+
+def test_logs_show_a_services_output(stack) -> None:
+    result = invoke("logs", "--service", "auth-service", "--tail", "20", env=stack.env)
+    assert result.returncode == 0 and "auth-service-1" in result.stdout, result.stderr[-2000:]
+
+
+def test_sigterm_during_up_takes_down_what_it_started(client, stack) -> None:
+    project = f"{PROJECT}upabort"
+    env = {**os.environ, **stack.env, "COMPOSE_PROJECT_NAME": project}
+    env |= {"USER_SERVICE_HOST_PORT": str(free_port()), "USER_SERVICE_DEBUG_HOST_PORT": str(free_port())}
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "invoke", "up", "--service", "user-service"],
+        cwd=REPO,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        wait_for(lambda: project_objects(client, project)["containers"], 300, "no container appeared")
+        proc.send_signal(signal.SIGTERM)
+        _, stderr = proc.communicate(timeout=60)
+    finally:
+        proc.kill()
+    assert proc.returncode != 0 and stderr.strip().splitlines()[-1] == "interrupted"
+    assert project_objects(client, project) == {"containers": [], "networks": [], "volumes": []}
 
 
 def test_down_leaves_no_container_network_or_volume(client, stack) -> None:

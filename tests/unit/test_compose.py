@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import os
 import shutil
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -155,3 +158,38 @@ def test_node_development_runs_mount_the_sources(fake_repo: Path) -> None:
     assert options["volumes"] == {str(node.path / "src"): {"bind": "/app/src", "mode": "ro"}}
     assert "volumes" not in devrun.container_options(node, "production", hp, {})
     assert "volumes" not in devrun.container_options(go, "development", compose.HostPorts(go, 1, 2), {})
+
+
+def invoke(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "invoke", *args],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        env={**os.environ, **(env or {})},
+        timeout=60,
+    )
+
+
+@pytest.mark.parametrize(
+    ("args", "env", "code", "fragment"),
+    [
+        (["up"], {"PATH": "/nonexistent"}, 3, "scripts/bootstrap-engine.sh"),
+        (["down"], {"PATH": "/nonexistent"}, 3, "Docker Compose not found"),
+        (["up", "--service", "billing-service"], {}, 2, "unknown service 'billing-service'"),
+        (["run", "--service", "billing-service"], {}, 2, "unknown service 'billing-service'"),
+        (["run", "--service", "auth-service", "--port", "abc"], {}, 2, "--port 'abc' is not a whole number"),
+        (["run", "--service", "auth-service", "-e", "NOT_SET_ANYWHERE"], {}, 2, "is not set in your environment"),
+        (["up"], {"AUTH_SERVICE_HOST_PORT": "http"}, 2, "AUTH_SERVICE_HOST_PORT='http' is not a port number"),
+    ],
+)
+def test_dev_tasks_turn_bad_input_into_one_line(args: list[str], env: dict[str, str], code: int, fragment: str) -> None:
+    result = invoke(*args, env=env)
+    assert result.returncode == code, result.stderr
+    lines = [line for line in result.stderr.splitlines() if line.strip()]
+    assert len(lines) == 1 and fragment in lines[0] and "Traceback" not in result.stdout, result.stderr
+
+
+def test_compose_check_passes_on_the_committed_files() -> None:
+    result = invoke("compose", "--check")
+    assert result.returncode == 0, result.stderr
