@@ -37,7 +37,8 @@ class Stack:
         return [*self.cli, "--project-name", self.project, "--file", str(self.file), *args]
 
     def run(self, *args: str, capture: bool = False, check: bool = True) -> subprocess.CompletedProcess[str]:
-        return docker.run(self.argv(*args), capture=capture, check=check, cwd=self.catalog.root)
+        # queries (captured) are not echoed: the user sees the commands that change something
+        return docker.run(self.argv(*args), capture=capture, check=check, cwd=self.catalog.root, echo=not capture)
 
 
 def open_stack(catalog: Catalog, production: bool = False, environ: Mapping[str, str] = os.environ) -> Stack:
@@ -97,6 +98,8 @@ def up(
     timeout: int = 180,
 ) -> list[compose.HostPorts]:
     """Build (cached) and start the services, wait until healthy, print where they are; optionally watch."""
+    if watch and production:
+        raise UsageError("--watch needs the development targets (production images hold no sources): drop one")
     names = selected(catalog, names)
     stack = open_stack(catalog, production)
     ports = [compose.resolve(hp) for name, hp in compose.host_ports(catalog).items() if name in names]

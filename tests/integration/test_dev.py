@@ -220,6 +220,20 @@ def test_a_service_that_never_becomes_healthy_shows_its_log_and_is_removed(clien
     assert not client.containers.list(all=True, filters={"name": f"{project}-auth-service-run"})
 
 
+def test_plain_docker_compose_up_works_with_the_generated_file(client, stack) -> None:
+    project = f"{PROJECT}plain"
+    env = {**os.environ, **stack.env, "COMPOSE_PROJECT_NAME": project}
+    env |= {"AUTH_SERVICE_HOST_PORT": str(free_port()), "AUTH_SERVICE_DEBUG_HOST_PORT": str(free_port())}
+    compose_cli = ["docker", "compose"]
+    try:
+        up = subprocess.run([*compose_cli, "up", "--detach", "--wait", "auth-service"], cwd=stack.repo, env=env)
+        assert up.returncode == 0
+        assert http_json(int(env["AUTH_SERVICE_HOST_PORT"]))["service"] in ("auth-service", "auth-edited")
+    finally:
+        subprocess.run([*compose_cli, "down", "--volumes"], cwd=stack.repo, env=env, check=True)
+    assert not any(project_objects(client, project).values())
+
+
 def test_logs_show_a_services_output(stack) -> None:
     result = invoke("logs", "--service", "auth-service", "--tail", "20", env=stack.env)
     assert result.returncode == 0 and "auth-service-1" in result.stdout, result.stderr[-2000:]
