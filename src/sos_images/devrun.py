@@ -13,12 +13,13 @@ import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from . import compose, docker
 from .build import build
 from .catalog import Catalog, Service
 from .errors import CommandFailed, UsageError
-from .plans import BuildOptions
+from .plans import BuildOptions, image_name
 from .report import Reporter
 
 ENV_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
@@ -71,6 +72,9 @@ def _read_env_file(path: str) -> dict[str, str]:
 
 
 def host_ports(catalog: Catalog, service: Service, options: RunOptions) -> compose.HostPorts:
+    for flag, value in (("--port", options.port), ("--debug-port", options.debug_port)):
+        if value is not None and not 1 <= value <= 65535:
+            raise UsageError(f"{flag} {value} is not a port number: give 1-65535")
     ports = compose.resolve(compose.host_ports(catalog)[service.name])
     return compose.HostPorts(service, options.port or ports.app, options.debug_port or ports.debug)
 
@@ -85,7 +89,7 @@ def check_ports(hp: compose.HostPorts, target: str) -> None:
             )
 
 
-def container_options(service: Service, target: str, hp: compose.HostPorts, env: dict[str, str]) -> dict:
+def container_options(service: Service, target: str, hp: compose.HostPorts, env: dict[str, str]) -> dict[str, Any]:
     ports = {f"{inside}/tcp": ("127.0.0.1", host) for host, inside, _, _ in hp.pairs(target)}
     options = {"ports": ports, "environment": env, "healthcheck": HEALTH, "labels": {"sos-images.run": service.name}}
     if target == "development" and service.language.name == "node":
@@ -94,7 +98,7 @@ def container_options(service: Service, target: str, hp: compose.HostPorts, env:
 
 
 def run_service(catalog: Catalog, name: str, options: RunOptions, out: Reporter) -> int:
-    """Returns the container's exit code when it stops by itself, 0 when stopped with Ctrl-C or SIGTERM."""
+    """Returns 0 when stopped with Ctrl-C or SIGTERM; a container that stops by itself raises CommandFailed."""
     service = catalog.service(name)
     target = service.check_target(options.target)
     env = parse_env(options.env, options.env_file)
@@ -113,14 +117,12 @@ def run_service(catalog: Catalog, name: str, options: RunOptions, out: Reporter)
             try:
                 code = engine.follow_logs(box, out.stream)
             except KeyboardInterrupt:
-                out.info(f"stopping: container {container_name} removed")
+                out.info(f"stopping and removing container {container_name}")
                 return 0
     raise CommandFailed(f"{service.name} exited by itself with code {code}; its log is above")
 
 
 def _image(catalog: Catalog, service: Service, target: str, options: RunOptions, out: Reporter) -> str:
-    from .plans import image_name
-
     if not options.build:
         return image_name(catalog, service, target, options.version)
     return build(catalog, service.name, BuildOptions(version=options.version, target=target), out).plan.image

@@ -179,6 +179,7 @@ def invoke(*args: str, env: dict[str, str] | None = None) -> subprocess.Complete
         (["up", "--service", "billing-service"], {}, 2, "unknown service 'billing-service'"),
         (["run", "--service", "billing-service"], {}, 2, "unknown service 'billing-service'"),
         (["run", "--service", "auth-service", "--port", "abc"], {}, 2, "--port 'abc' is not a whole number"),
+        (["run", "--service", "auth-service", "--debug-port", "70000"], {}, 2, "--debug-port 70000 is not a port"),
         (["run", "--service", "auth-service", "-e", "NOT_SET_ANYWHERE"], {}, 2, "is not set in your environment"),
         (["up", "--production", "--watch"], {}, 2, "--watch needs the development targets"),
         (["up"], {"AUTH_SERVICE_HOST_PORT": "http"}, 2, "AUTH_SERVICE_HOST_PORT='http' is not a port number"),
