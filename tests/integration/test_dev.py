@@ -261,6 +261,28 @@ def test_sigterm_during_up_takes_down_what_it_started(client, stack) -> None:
     assert project_objects(client, project) == {"containers": [], "networks": [], "volumes": []}
 
 
+def test_a_service_never_healthy_in_up_shows_its_log_and_leaves_nothing(client, tmp_path: Path) -> None:
+    repo = copy_repo(tmp_path, ("emergency-service",))
+    main = repo / "services" / "emergency-service" / "cmd" / "main.go"
+    main.write_text(
+        main.read_text().replace(
+            "\tos.Exit(run(", '\tfmt.Fprintln(os.Stderr, "sick on purpose")\n\tos.Exit(3)\n\tos.Exit(run('
+        )
+    )
+    project, tag = f"{PROJECT}sickup", f"{TAG}-sick"
+    env = {"SOS_IMAGES_ROOT": str(repo), "COMPOSE_PROJECT_NAME": project, "SOS_IMAGE_TAG": tag}
+    env |= {"EMERGENCY_SERVICE_HOST_PORT": str(free_port()), "EMERGENCY_SERVICE_DEBUG_HOST_PORT": str(free_port())}
+    try:
+        result = invoke("up", "--timeout", "15", env=env)
+        assert result.returncode == 1, result.stderr[-2000:]
+        assert "not healthy: emergency-service" in result.stderr.splitlines()[-1]
+        assert "sick on purpose" in result.stdout + result.stderr  # its last log lines
+        assert project_objects(client, project) == {"containers": [], "networks": [], "volumes": []}
+    finally:
+        with contextlib.suppress(Exception):
+            client.images.remove(f"ghcr.io/sos-app/emergency-service:{tag}-development")
+
+
 def test_down_leaves_no_container_network_or_volume(client, stack) -> None:
     result = invoke("down", env=stack.env)
     assert result.returncode == 0, result.stderr[-2000:]
