@@ -109,24 +109,29 @@ def up(
     check_ports(stack, ports, engine)
     fresh = not engine.labelled_containers(f"{PROJECT_LABEL}={stack.project}")
     with docker.sigterm_as_interrupt():
-        try:
-            args = ("up", "--detach", "--build", "--wait", "--wait-timeout", str(timeout), *names)
-            code = stack.run(*args, check=False).returncode
-            failed = unhealthy(stack, names)
-        except KeyboardInterrupt:
-            _undo(stack, names, fresh, out)
-            raise
-        if failed or code:
-            show_logs(stack, failed, out)
-            _undo(stack, names, fresh, out)
-            raise CommandFailed(
-                f"compose up failed (exit {code}); not healthy: {', '.join(failed) or 'none'}. "
-                "See the output and log lines above; nothing was left up"
-            )
+        _start(stack, names, timeout, fresh, out)
         summarize(stack, ports, out)
         if watch:
             _watch(stack, names, out)
     return ports
+
+
+def _start(stack: Stack, names: Sequence[str], timeout: int, fresh: bool, out: Reporter) -> None:
+    """`compose up --wait`; on failure or interruption, show why and undo it."""
+    try:
+        args = ("up", "--detach", "--build", "--wait", "--wait-timeout", str(timeout), *names)
+        code = stack.run(*args, check=False).returncode
+        failed = unhealthy(stack, names)
+    except KeyboardInterrupt:
+        _undo(stack, names, fresh, out)
+        raise
+    if failed or code:
+        show_logs(stack, failed, out)
+        _undo(stack, names, fresh, out)
+        raise CommandFailed(
+            f"compose up failed (exit {code}); not healthy: {', '.join(failed) or 'none'}. "
+            "See the output and log lines above; nothing was left up"
+        )
 
 
 def unhealthy(stack: Stack, names: Sequence[str]) -> list[str]:
