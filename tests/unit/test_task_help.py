@@ -11,7 +11,7 @@ import pytest
 import tasks
 from tests.conftest import REPO
 
-CHOSEN = {"service": "s", "target": "t", "version": "v", "registry": "r"}
+CHOSEN = {"service": "s", "target": "t", "version": "v", "registry": "r", "env": "e"}
 TASK_NAMES = sorted(tasks.ns.task_names)
 
 

@@ -1,0 +1,228 @@
+"""Pure: the catalog -> host ports, the Compose model (a dict) and the text of compose.yaml.
+
+The files are committed at the repository root, so plain `docker compose up auth-service` works; a new service
+folder changes them with no code change (`invoke compose` rewrites them, `invoke up` too when they are stale).
+Host ports are `${<SERVICE>_HOST_PORT:-N}` in the file: the catalog picks N, the environment may override it.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from .catalog import Catalog, Service
+from .errors import UsageError
+from .refs import image_tag, repository
+
+FILES = {"development": "compose.yaml", "production": "compose.production.yaml"}
+TAG_VAR = "SOS_IMAGE_TAG"  # image tag of the stack's images (default latest), e.g. a test run's own
+HEADER = (
+    "# Generated from the service catalog by `invoke compose`; do not edit by hand: a new folder under services/\n"
+    "# is picked up by running it again (`invoke up` does it too). Host ports (127.0.0.1) can be overridden with\n"
+    "# <SERVICE>_HOST_PORT and <SERVICE>_DEBUG_HOST_PORT, the image tag with SOS_IMAGE_TAG.\n"
+)
+HEALTH = {"interval": "30s", "timeout": "10s", "retries": 3, "start_period": "60s", "start_interval": "1s"}
+
+
+@dataclass(frozen=True)
+class HostPorts:
+    """Where a service is reachable on the host (127.0.0.1 only)."""
+
+    service: Service
+    app: int
+    debug: int
+
+    @property
+    def app_var(self) -> str:
+        return env_name(self.service.name) + "_HOST_PORT"
+
+    @property
+    def debug_var(self) -> str:
+        return env_name(self.service.name) + "_DEBUG_HOST_PORT"
+
+    def pairs(self, target: str) -> list[tuple[int, int, str, str]]:
+        """(host port, container port, env variable, setting key) for a target: debug ports in development only."""
+        pairs = [(self.app, self.service.port, self.app_var, "host-port")]
+        if target == "development":
+            pairs.append((self.debug, self.service.language.debug_port, self.debug_var, "debug-host-port"))
+        return pairs
+
+
+def env_name(service: str) -> str:
+    return re.sub(r"[^A-Z0-9]", "_", service.upper())
+
+
+def host_ports(catalog: Catalog) -> dict[str, HostPorts]:
+    """Deterministic: the language's port plus the service's index within its language, unless pyproject says."""
+    ports: dict[str, HostPorts] = {}
+    index: dict[str, int] = {}
+    for svc in catalog.services.values():
+        i = index[svc.language.name] = index.get(svc.language.name, -1) + 1
+        override = catalog.settings.get("services", {}).get(svc.name, {})
+        app = _port_setting(svc.name, "host-port", override.get("host-port", svc.port + i))
+        debug = _port_setting(svc.name, "debug-host-port", override.get("debug-host-port", svc.language.debug_port + i))
+        ports[svc.name] = HostPorts(svc, app, debug)
+    _check_distinct(ports.values())
+    return ports
+
+
+def _port_setting(service: str, key: str, value: Any) -> int:
+    if isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= 65535:
+        raise UsageError(f"[tool.sos-images.services.{service}] {key} must be a port number 1-65535: got {value!r}")
+    return value
+
+
+def _check_distinct(all_ports: Any) -> None:
+    seen: dict[int, str] = {}
+    for hp in all_ports:
+        for port, _, _, key in hp.pairs("development"):
+            where = f"{hp.service.name} {key}"
+            if port in seen:
+                raise UsageError(
+                    f"host port {port} is given to both {seen[port]} and {where}: set another {key} in "
+                    f"[tool.sos-images.services.{hp.service.name}]"
+                )
+            seen[port] = where
+
+
+def resolve(hp: HostPorts, environ: Mapping[str, str] = os.environ) -> HostPorts:
+    """The ports Compose will use: the catalog's, unless the environment overrides them as the file allows."""
+    return HostPorts(hp.service, _env_port(environ, hp.app_var, hp.app), _env_port(environ, hp.debug_var, hp.debug))
+
+
+def _env_port(environ: Mapping[str, str], name: str, default: int) -> int:
+    value = environ.get(name, "")
+    if not value:
+        return default
+    if not value.isdigit() or not 1 <= int(value) <= 65535:
+        raise UsageError(f"{name}={value!r} is not a port number: set it to 1-65535 or unset it")
+    return int(value)
+
+
+# --- The Compose model --------------------------------------------------------------------------------------
+
+
+def model(catalog: Catalog, mode: str = "development") -> dict[str, Any]:
+    """The whole stack: one Compose service per catalog service, built from its folder at the mode's target."""
+    ports = host_ports(catalog)
+    return {"services": {name: _service(catalog, ports[name], mode) for name in catalog.services}}
+
+
+def target_of(service: Service, mode: str) -> str:
+    return "development" if mode == "development" else service.language.default_target
+
+
+def _service(catalog: Catalog, hp: HostPorts, mode: str) -> dict[str, Any]:
+    svc, target = hp.service, target_of(hp.service, mode)
+    entry: dict[str, Any] = {
+        "build": _build(catalog, svc, target),
+        "image": _literal(f"{repository(catalog.registry().resolved({}), svc)}:") + _tag() + _suffix(svc, target),
+        "ports": [f"127.0.0.1:${{{var}:-{host}}}:{inside}" for host, inside, var, _ in hp.pairs(target)],
+        "healthcheck": dict(HEALTH),
+    }
+    if mode == "development":
+        entry |= _develop(catalog, svc)
+    return entry
+
+
+def _tag() -> str:
+    return f"${{{TAG_VAR}:-latest}}"
+
+
+def _suffix(svc: Service, target: str) -> str:
+    """As refs.image_tag names targets (the version part is Compose's variable, so it cannot be checked here)."""
+    return image_tag("v", target, svc).removeprefix("v")
+
+
+def _build(catalog: Catalog, svc: Service, target: str) -> dict[str, Any]:
+    args = {k: catalog.base_images[k] for k in svc.language.base_args if k in catalog.base_images}
+    args |= {"PORT": str(svc.port), "HEALTH_PATH": svc.health_path} | dict(svc.build_args)
+    dockerfile = os.path.relpath(catalog.dockerfiles / svc.language.dockerfile, svc.path)
+    return {
+        "context": _relative(catalog.root, svc.path),
+        "dockerfile": Path(dockerfile).as_posix(),
+        "target": target,
+        "args": {k: _literal(v) for k, v in args.items()} | {"VERSION": _tag()},
+    }
+
+
+def _develop(catalog: Catalog, svc: Service) -> dict[str, Any]:
+    """Node: the sources are bind-mounted (node --watch restarts on an edit, with or without `compose watch`);
+    a manifest edit rebuilds. Go: any edit in the folder rebuilds the image and recreates the container."""
+    folder = _relative(catalog.root, svc.path)
+    if svc.language.name == "node":
+        mount = {"type": "bind", "source": f"./{folder}/src", "target": "/app/src", "read_only": True}
+        watch = [{"action": "rebuild", "path": f"./{folder}/{name}"} for name in ("package.json", "package-lock.json")]
+        return {"volumes": [mount], "develop": {"watch": watch}}
+    return {"develop": {"watch": [{"action": "rebuild", "path": f"./{folder}", "ignore": ["*_test.go", "*.md"]}]}}
+
+
+def _relative(root: Path, path: Path) -> str:
+    return path.relative_to(root).as_posix() if path.is_relative_to(root) else path.as_posix()
+
+
+def _literal(text: str) -> str:
+    """Compose interpolates `$`: a literal one is written `$$`."""
+    return text.replace("$", "$$")
+
+
+def render(catalog: Catalog, mode: str = "development") -> str:
+    """The file's text, stable byte for byte (keys in the model's order)."""
+    import yaml  # lazy: only the verbs that write the file pay for it
+
+    return HEADER + yaml.safe_dump(model(catalog, mode), sort_keys=False, width=120)
+
+
+def file_path(catalog: Catalog, mode: str = "development") -> Path:
+    return catalog.root / FILES[mode]
+
+
+def project_name(root: Path, environ: Mapping[str, str] = os.environ) -> str:
+    """As Compose names it: $COMPOSE_PROJECT_NAME, else the folder of the file, lower case, [a-z0-9_-] only."""
+    name = environ.get("COMPOSE_PROJECT_NAME") or root.name
+    name = re.sub(r"[^a-z0-9_-]", "", name.lower()).lstrip("_-")
+    if not name:
+        raise UsageError(f"no Compose project name can be made from {root.name!r}: set COMPOSE_PROJECT_NAME")
+    return name
+
+
+# --- Debugger hints -----------------------------------------------------------------------------------------
+
+
+def launch_config(service: Service, debug_port: int) -> dict[str, Any]:
+    """The VS Code launch.json configuration that attaches to a development container."""
+    name = f"Attach to {service.name}"
+    local = f"${{workspaceFolder}}/services/{service.name}"
+    if service.language.name == "node":
+        return {
+            "name": name,
+            "type": "node",
+            "request": "attach",
+            "address": "127.0.0.1",
+            "port": debug_port,
+            "localRoot": local,
+            "remoteRoot": "/app",
+            "restart": True,
+        }
+    return {
+        "name": name,
+        "type": "go",
+        "request": "attach",
+        "mode": "remote",
+        "host": "127.0.0.1",
+        "port": debug_port,
+        "substitutePath": [{"from": local, "to": "/app"}],
+    }
+
+
+DEBUGGERS = {"node": "Node inspector", "go": "Delve"}
+
+
+def attach_hint(service: Service, debug_port: int) -> str:
+    if service.language.name == "node":
+        return f"Node inspector on 127.0.0.1:{debug_port}: chrome://inspect (Configure... add 127.0.0.1:{debug_port})"
+    return f"Delve on 127.0.0.1:{debug_port}: dlv connect 127.0.0.1:{debug_port}"
