@@ -15,6 +15,8 @@ from types import MappingProxyType
 from typing import Any
 
 from .errors import ServiceError, UsageError
+from .settings import PATH_COMPONENT as SERVICE_NAME
+from .settings import validate
 
 ROOT_ENV = "SOS_IMAGES_ROOT"
 
@@ -174,14 +176,21 @@ def find_root(start: Path | None = None) -> Path:
 
 def load_catalog(root: Path | None = None) -> Catalog:
     root = (root or find_root()).resolve()
-    settings = _read_settings(root / "pyproject.toml")
+    settings = validate(_read_settings(root / "pyproject.toml"))
     overrides = settings.get("services", {})
     services, problems = _discover_services(root / "services", overrides)
+    registries = _registries(settings.get("registries", {}))
+    default_registry = settings.get("registry", "ghcr")
+    if default_registry not in registries:
+        raise UsageError(
+            f"pyproject.toml [tool.sos-images] registry: expected a known registry profile "
+            f"({', '.join(sorted(registries))}), got {default_registry!r}"
+        )
     return Catalog(
         root=root,
         services=MappingProxyType(services),
-        registries=MappingProxyType(_registries(settings.get("registries", {}))),
-        default_registry=settings.get("registry", "ghcr"),
+        registries=MappingProxyType(registries),
+        default_registry=default_registry,
         base_images=MappingProxyType(dockerfile_base_images(root / "dockerfiles") | settings.get("base-images", {})),
         budgets_mb=MappingProxyType({"node": 200, "go": 20} | settings.get("budgets", {})),
         source_url=settings.get("source", ""),
@@ -235,11 +244,23 @@ def _discover_services(
     for entry in sorted(services_dir.iterdir()):
         if entry.name.startswith(".") or not entry.is_dir():
             continue
+        if not SERVICE_NAME.match(entry.name) or len(entry.name) > 128:
+            problems[entry.name] = (
+                f"services/{entry.name} is not a valid image name: use lower-case letters, digits and single "
+                "'.', '_' or '-' between them (e.g. billing-service), then rename the folder"
+            )
+            continue
         real = entry.resolve()
         if entry.is_symlink() and not real.is_relative_to(base):
             problems[entry.name] = (
                 f"services/{entry.name} is a symlink to {real}, outside services/: "
                 "move the service into services/ instead of linking to it"
+            )
+            continue
+        if (real / "package.json").is_file() and (real / "go.mod").is_file():
+            problems[entry.name] = (
+                f"services/{entry.name} has both package.json and go.mod, so its language is ambiguous: "
+                "keep the one that builds the service"
             )
             continue
         language = detect_language(real)
@@ -252,15 +273,14 @@ def _discover_services(
     unknown = sorted(set(overrides) - set(services) - set(problems))
     if unknown:
         raise UsageError(
-            f"[tool.sos-images.services] names {', '.join(unknown)}, not found under services/: remove or rename it"
+            f"pyproject.toml [tool.sos-images.services.{unknown[0]}]: no such service under services/ "
+            f"(known: {', '.join(sorted(services)) or 'none'}): remove or rename the table"
         )
     return services, problems
 
 
 def _service(name: str, language: Language, path: Path, override: dict[str, Any]) -> Service:
-    health_path = str(override.get("health-path", "/health"))
-    if not health_path.startswith("/"):
-        raise UsageError(f"[tool.sos-images.services.{name}] health-path must start with '/': got {health_path!r}")
+    health_path = override.get("health-path", "/health")
     return Service(
         name=name,
         language=language,
