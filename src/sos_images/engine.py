@@ -218,6 +218,16 @@ class Engine:
         """`docker save` of one image as an iterator of byte chunks (a docker-archive tar)."""
         return self._sdk.api.get_image(ref, chunk_size=1 << 20)
 
+    def remote_digest(self, reference: str) -> str | None:
+        """The digest a tag points at in its registry, asked through the engine (its certs.d, its insecure
+        loopback rule, the docker config's credentials); None when the registry does not have it."""
+        import docker
+
+        try:
+            return self._sdk.api.inspect_distribution(reference)["Descriptor"]["digest"]
+        except docker.errors.APIError:
+            return None
+
     def tag(self, source: str, repository: str, tag: str) -> None:
         self._sdk.api.tag(source, repository, tag)
 

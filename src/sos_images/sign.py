@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from . import process
+from .engine import Engine
 from .errors import CheckFailed, CommandFailed, UsageError
 from .refs import ImageRef
 from .report import Reporter
@@ -98,12 +99,13 @@ def check_password(opts: SignSettings, environ: Mapping[str, str] = os.environ) 
 
 
 def remote_digest(reference: str) -> str:
-    """The digest a tag points at in the registry now (credentials from the docker config)."""
-    argv = ["docker", "buildx", "imagetools", "inspect", reference, "--format", "{{json .Manifest.Digest}}"]
-    proc = process.run(argv, capture=True, echo=False, check=False)
-    if proc.returncode != 0:
-        raise CommandFailed(f"{reference} is not in the registry: {process.last_line(proc.stderr)}; push it first")
-    return json.loads(proc.stdout)
+    """The digest a tag points at in the registry now."""
+    engine = Engine()
+    engine.ping()
+    digest = engine.remote_digest(reference)
+    if not digest:
+        raise CommandFailed(f"{reference} is not in the registry (or it refused us): push it first, or invoke login")
+    return digest
 
 
 def _cosign(argv: list[str], what: str) -> str:
