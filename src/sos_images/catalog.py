@@ -65,13 +65,21 @@ class Registry:
 
     def resolved(self, environ: Any = os.environ) -> Registry:
         host = environ.get(self.host_env, "") if self.host_env else self.host
-        namespace = (environ.get(self.namespace_env) if self.namespace_env else None) or self.namespace
+        # image names are lower case; GITHUB_REPOSITORY_OWNER and CI_PROJECT_PATH keep an owner's capitals
+        namespace = ((environ.get(self.namespace_env) if self.namespace_env else None) or self.namespace).lower()
         return replace(self, host=host, namespace=namespace)
 
 
 DEFAULT_REGISTRIES: MappingProxyType[str, Registry] = MappingProxyType(
     {
-        "ghcr": Registry("ghcr", "ghcr.io", "sos-app", ("GITHUB_ACTOR", "GITHUB_USER"), ("GITHUB_TOKEN", "CR_PAT")),
+        "ghcr": Registry(
+            "ghcr",
+            "ghcr.io",
+            "sos-app",
+            ("GITHUB_ACTOR", "GITHUB_USER"),
+            ("GITHUB_TOKEN", "CR_PAT"),
+            namespace_env="GITHUB_REPOSITORY_OWNER",  # set in GitHub Actions: your own packages, not sos-app's
+        ),
         "dockerhub": Registry(
             "dockerhub",
             "docker.io",

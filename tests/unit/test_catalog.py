@@ -138,3 +138,11 @@ def test_the_node_final_stages_inherit_healthcheck_and_entrypoint_from_base() ->
         "development": "base",
         "production": "base",
     }
+
+
+def test_the_ghcr_namespace_is_the_repository_owner_in_github_actions_lowercased() -> None:
+    from sos_images.catalog import DEFAULT_REGISTRIES
+
+    ghcr = DEFAULT_REGISTRIES["ghcr"]
+    assert ghcr.resolved({"GITHUB_REPOSITORY_OWNER": "Acme-Corp"}).namespace == "acme-corp"
+    assert ghcr.resolved({}).namespace == "sos-app"
