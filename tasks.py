@@ -307,6 +307,7 @@ def _sign_published(catalog: Any, service: str, registry: str, version: str, tar
         "log-dir": "folder for the per-build logs (default: reports/logs)",
         "dry-run": "print every build command and build nothing",
         "json": "print the results as JSON on stdout",
+        "since": "only the services a change since this git ref affects (see 'invoke affected')",
     },
     iterable=["cache_from", "cache_to"],
 )
@@ -328,9 +329,11 @@ def build_all(
     log_dir: str = "",
     dry_run: bool = False,
     json: bool = False,
+    since: str = "",
 ) -> None:
     """Build many images in parallel, one log per build, a summary table; exit 1 if any failed."""
     import sos_images.buildall
+    import sos_images.changes
 
     options = _build_options(
         version=version,
@@ -343,8 +346,10 @@ def build_all(
         builder=builder,
         registry=registry,
     )
+    catalog = _catalog()
+    only = sos_images.changes.since(catalog, since).result.services if since else None
     sos_images.buildall.build_all(
-        _catalog(),
+        catalog,
         options,
         Reporter(json),
         language=language or None,
@@ -352,6 +357,7 @@ def build_all(
         jobs=_int_option("--jobs", jobs),
         log_dir=Path(log_dir) if log_dir else None,
         dry_run=dry_run,
+        only=only,
     )
 
 
@@ -668,6 +674,23 @@ def run(
     sos_images.devrun.run_service(_catalog(), service, options, Reporter())
 
 
+@sos_task(help={"since": "git reference to compare with, e.g. origin/main or HEAD~1", "json": "print JSON"})
+@edge
+def affected(c: Context, since: str = "", json: bool = False) -> None:
+    """List the services whose images changed since a git reference (what a pull request must build)."""
+    import sos_images.changes
+
+    found = sos_images.changes.since(_catalog(), since)
+    out = Reporter(json)
+    if json:
+        out.emit_json(found.to_dict())
+    elif not found.result.services:
+        out.success(f"nothing affected since {since}: no image to build")
+    else:
+        rows = [[name, "; ".join(why)] for name, why in sorted(found.result.reasons.items())]
+        out.table(f"Affected since {since} ({found.base[:12]})", ["service", "why"], rows)
+
+
 @sos_task(
     help=DEV_HELP
     | {
@@ -738,4 +761,5 @@ ns = Collection(
     down,
     logs,
     compose,
+    affected,
 )

@@ -10,7 +10,7 @@ from __future__ import annotations
 import os
 import re
 import time
-from collections.abc import Iterable, Sequence
+from collections.abc import Collection, Iterable, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor, as_completed
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -71,11 +71,14 @@ class Outcome:
         return [self.service, self.target, "ok" if self.ok else "FAILED", size, f"{self.seconds:.1f}s"]
 
 
-def select(catalog: Catalog, language: str | None = None, target: str | None = None) -> list[tuple[str, str]]:
+def select(
+    catalog: Catalog, language: str | None = None, target: str | None = None, only: Collection[str] | None = None
+) -> list[tuple[str, str]]:
     """(service, target) pairs to build. No target: each service's default one; 'all': every target.
 
     Folders the catalog could not read are included (target '-') when no language is asked for, so a
-    broken service shows up as a failure instead of silently dropping out of the build.
+    broken service shows up as a failure instead of silently dropping out of the build. `only` (the affected
+    services) narrows the pairs and may leave none: that is not an error.
     """
     if language and language not in LANGUAGES:
         raise UsageError(f"unknown language {language!r}; known languages: {', '.join(LANGUAGES)}")
@@ -90,6 +93,8 @@ def select(catalog: Catalog, language: str | None = None, target: str | None = N
         pairs = [(svc.name, t) for svc, t in catalog.matrix(language) if t == svc.language.default_target]
     if not language:
         pairs += [(name, "-") for name in catalog.problems]
+    if only is not None:
+        return [(service, t) for service, t in pairs if service in only]
     if not pairs:
         which = f"{language} service" if language else "service"
         raise UsageError(f"nothing to build: no {which} has the target {target or 'production'!r}")
@@ -168,11 +173,19 @@ def build_all(
     jobs: int | None = None,
     log_dir: Path | None = None,
     dry_run: bool = False,
+    only: Collection[str] | None = None,
 ) -> list[Outcome]:
-    """Build the selected images, `jobs` at a time; summary, then CommandFailed if any build failed."""
+    """Build the selected images (of the `only` services when given), `jobs` at a time; summary, then
+    CommandFailed if any build failed."""
     if jobs is not None and jobs < 1:
         raise UsageError(f"--jobs must be 1 or more, got {jobs}")
-    planned = plan_jobs(catalog, select(catalog, language, target), options)
+    pairs = select(catalog, language, target, only)
+    if not pairs:  # only the affected services were asked for, and none has this target
+        out.success("nothing affected by the changes: no image to build")
+        if out.json_mode:
+            out.emit_json(to_dict([], options, None))
+        return []
+    planned = plan_jobs(catalog, pairs, options)
     if dry_run:
         outcomes, log_dir = _dry_run(planned, out), None
     else:
