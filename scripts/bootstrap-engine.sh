@@ -138,7 +138,7 @@ provide_base_images() {
 
 # runc, iptables and tini (docker-init) from Debian 12 work with trixie's engine.
 apt_install runc iptables tini apache2-utils docker-registry skopeo openssl gcc make libc6-dev bzip2 dpkg-dev \
-  shellcheck git
+  shellcheck git jq
 # The registry package starts a system service on install; tests start their own registries.
 systemctl disable --now docker-registry >/dev/null 2>&1 || pkill -f '^/usr/bin/docker-registry serve /etc/docker/registry' || true
 provide_engine_binaries
