@@ -11,7 +11,7 @@ import contextlib
 import os
 import re
 import tempfile
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -41,16 +41,8 @@ class Check:
         return {"name": self.name, "result": self.result, "detail": self.detail}
 
 
-def image_ref(
-    catalog: Catalog,
-    service: str | None,
-    target: str | None = None,
-    version: str | None = None,
-    registry: str | None = None,
-    environ: Mapping[str, str] = os.environ,
-) -> ImageRef:
-    """Same resolution as `invoke build`, so a check finds exactly what a build produced."""
-    return resolve(catalog, service, target, version, registry, environ)
+# The checks find an image by the same resolution `invoke build` names it with.
+image_ref = resolve
 
 
 def require_image(engine: Any, ref: ImageRef) -> dict[str, Any]:
