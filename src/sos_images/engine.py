@@ -30,6 +30,8 @@ ARCHITECTURES = {
     "ppc64le": "ppc64le",
     "riscv64": "riscv64",
 }
+PUSH_ATTEMPTS = 3
+TRANSIENT = re.compile(r"\b(500 Internal Server Error|502 Bad Gateway|503 Service Unavailable|504 Gateway Timeout)\b")
 # The containerd image store reports a push's digest only in its last status line.
 PUSHED_DIGEST = re.compile(r"digest: (sha256:[0-9a-f]{64})")
 
@@ -238,7 +240,22 @@ class Engine:
             self._sdk.api.remove_image(ref, noprune=True)
 
     def push(self, repository: str, tag: str, on_status: Callable[[dict[str, Any]], None]) -> str:
-        """Push one tag; the digest pushed (an index's for a multi-platform image). Stream errors raise."""
+        """Push one tag; the digest pushed (an index's for a multi-platform image). Stream errors raise.
+
+        A registry's transient server error (5xx) is retried twice, a second apart, as docker's own uploads are;
+        pushing the same content again is harmless. Anything else fails at once.
+        """
+        for attempt in range(PUSH_ATTEMPTS):
+            try:
+                return self._push_once(repository, tag, on_status)
+            except CommandFailed as exc:
+                if attempt == PUSH_ATTEMPTS - 1 or not TRANSIENT.search(str(exc)):
+                    raise
+                on_status({"status": f"registry error, retrying: {exc}"})
+                time.sleep(1 + attempt)
+        raise AssertionError("unreachable")
+
+    def _push_once(self, repository: str, tag: str, on_status: Callable[[dict[str, Any]], None]) -> str:
         import docker
 
         digest = ""

@@ -108,3 +108,12 @@ def test_services_lists_every_service_with_language_and_port() -> None:
     rows = {row["service"]: row for row in json.loads(result.stdout)["services"]}
     assert rows["device-service"]["language"] == "go" and rows["device-service"]["port"] == 8080
     assert rows["auth-service"]["targets"] == ["production", "development"]
+
+
+def test_only_a_registrys_server_errors_are_retried() -> None:
+    from sos_images.engine import TRANSIENT
+
+    assert TRANSIENT.search("unexpected status from HEAD request to http://r/v2/x: 500 Internal Server Error")
+    assert TRANSIENT.search("received unexpected HTTP status: 503 Service Unavailable")
+    assert not TRANSIENT.search("no basic auth credentials")
+    assert not TRANSIENT.search("unauthorized: authentication required")
