@@ -248,8 +248,12 @@ def publish(
     """Build (named for the registry), push, and with --sign sign and attest; stops at the first failure."""
     import sos_images.build
     import sos_images.commands
+    import sos_images.sign
 
     catalog, out = _catalog(), Reporter(json)
+    signing = _signing(catalog, key, keyless, False) if sign else None
+    if signing:  # a missing key, password or cosign is found before anything is built or pushed
+        sos_images.sign.ready(signing)
     options = _build_options(
         version=version,
         target=target,
@@ -267,27 +271,11 @@ def publish(
         catalog, service, registry, version, target, out, semver=semver, sha=sha, latest=latest_tag
     )
     report: dict[str, Any] = {"build": built.to_dict(), "push": pushed}
-    if sign:
-        report["sign"] = _sign_published(catalog, service, registry, version, target, key, keyless, out)
+    if signing:  # the digest this push reported, not whatever the tag points at by now
+        ref = refs.resolve(catalog, service, target, version, registry)
+        report["sign"] = sos_images.sign.sign_and_attest(ref, pushed["digest"], signing, out)
     if json:
         out.emit_json(report)
-
-
-def _sign_published(catalog: Any, service: str, registry: str, version: str, target: str, key: str,
-                    keyless: bool, out: Reporter) -> dict[str, str]:  # fmt: skip
-    """Sign then attest the digest just pushed; a failure says what was already done."""
-    import sos_images.sign
-
-    ref = refs.resolve(catalog, service, target, version, registry)
-    opts = _signing(catalog, key, keyless, False)
-    sos_images.sign.check_password(opts)
-    digest = sos_images.sign.remote_digest(f"{ref.repository}:{ref.tag}")
-    signed = sos_images.sign.sign(ref, digest, opts, out)
-    try:
-        attested = sos_images.sign.attest(ref, digest, opts, out)
-    except ToolError as exc:
-        raise type(exc)(f"built, pushed and signed {signed}, but not attested: {exc}") from None
-    return {"signed": signed, "attested": attested}
 
 
 @sos_task(
@@ -425,11 +413,11 @@ SIGN_HELP = {
 }
 
 
-def _signing(catalog: Any, key: str, keyless: bool, tlog_upload: bool) -> Any:
+def _signing(catalog: Any, key: str, keyless: bool, tlog_upload: bool, sbom_format: str = "") -> Any:
     import sos_images.sign
 
     return sos_images.sign.SignSettings.from_catalog(
-        catalog.settings, key=key, keyless=keyless, tlog_upload=tlog_upload
+        catalog.settings, key=key, keyless=keyless, tlog_upload=tlog_upload, sbom_format=sbom_format
     )
 
 
@@ -486,9 +474,7 @@ def attest(
     import sos_images.sign
 
     catalog, ref = _image(service, target, version, registry)
-    opts = _signing(catalog, key, keyless, tlog_upload)
-    if format:
-        opts = sos_images.sign.SignSettings(**{**opts.__dict__, "sbom_format": format})
+    opts = _signing(catalog, key, keyless, tlog_upload, format)
     digest = sos_images.sign.remote_digest(f"{ref.repository}:{ref.tag}")
     attested = sos_images.sign.attest(ref, digest, opts, Reporter(json))
     if json:

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import json
 import os
-import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -22,8 +21,8 @@ from .engine import Container, Engine
 from .errors import CommandFailed, UsageError
 from .plans import BuildOptions
 from .report import Reporter
+from .settings import ENV_NAME
 
-ENV_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 # The images' own checks run every 30 s; a run wants to know within a second or two.
 HEALTH = {"test": None, "interval": 1_000_000_000, "timeout": 5_000_000_000, "retries": 3, "start_period": 0}
 

@@ -137,32 +137,35 @@ class Engine:
                 raise self._unreachable(exc) from None
         return self._client
 
+    @property
+    def _socket(self) -> str | None:
+        """The engine's unix socket, when it has one: then the standard library talks to it (1 ms, no SDK import)."""
+        return self.host.removeprefix("unix://") if self.host.startswith("unix://") else None
+
+    def _get(self, url: str, timeout: float = 60) -> tuple[int, bytes]:
+        """GET url over the unix socket: (status, body). An engine that does not answer is EnvironmentProblem."""
+        conn = _UnixHTTPConnection(self._socket or "", timeout=timeout)
+        try:
+            conn.request("GET", url)
+            response = conn.getresponse()
+            return response.status, response.read()
+        except OSError as exc:
+            raise self._unreachable(exc) from None
+        finally:
+            conn.close()
+
     def ping(self) -> None:
-        if self.host.startswith("unix://"):
-            return self._ping_unix(self.host.removeprefix("unix://"))
+        if self._socket:
+            status, _ = self._get("/_ping", timeout=10)
+            if status != 200:
+                raise self._unreachable(OSError(f"ping answered {status}"))
+            return
         import docker
 
         try:
             self._sdk.ping()
         except (docker.errors.DockerException, OSError) as exc:
             raise self._unreachable(exc) from None
-
-    def _ping_unix(self, path: str) -> None:
-        """GET /_ping over the socket with the standard library: 1 ms instead of the SDK's import."""
-        self._get_unix(path, "/_ping")
-
-    def _get_unix(self, path: str, url: str) -> bytes:
-        conn = _UnixHTTPConnection(path, timeout=10)
-        try:
-            conn.request("GET", url)
-            response = conn.getresponse()
-            if response.status != 200:
-                raise OSError(f"GET {url} answered {response.status}")
-            return response.read()
-        except OSError as exc:
-            raise self._unreachable(exc) from None
-        finally:
-            conn.close()
 
     def _unreachable(self, exc: Exception) -> EnvironmentProblem:
         reason = str(exc).splitlines()[0][:160] if str(exc) else type(exc).__name__
@@ -172,8 +175,11 @@ class Engine:
         )
 
     def info(self) -> dict[str, Any]:
-        if self.host.startswith("unix://"):
-            return json.loads(self._get_unix(self.host.removeprefix("unix://"), "/info"))
+        if self._socket:
+            status, body = self._get("/info", timeout=10)
+            if status != 200:
+                raise self._unreachable(OSError(f"GET /info answered {status}"))
+            return json.loads(body)
         return self._sdk.api.info()
 
     def facts(self, builder_platforms: tuple[str, ...] = ()) -> EngineFacts:
@@ -186,8 +192,13 @@ class Engine:
     # --- images ---
 
     def inspect_image(self, ref: str) -> dict[str, Any] | None:
-        if self.host.startswith("unix://"):  # the standard library over the socket: no SDK import on the build path
-            return self._inspect_unix(self.host.removeprefix("unix://"), ref)
+        if self._socket:  # no SDK import on the build path
+            status, body = self._get(f"/images/{urllib.parse.quote(ref, safe='')}/json")
+            if status == 404:
+                return None
+            if status != 200:
+                raise CommandFailed(f"inspecting {ref} failed: {body.decode('utf-8', 'replace').strip()[:200]}")
+            return json.loads(body)
         import docker
 
         try:
@@ -196,22 +207,6 @@ class Engine:
             return None
         except docker.errors.DockerException as exc:
             raise self._unreachable(exc) from None
-
-    def _inspect_unix(self, path: str, ref: str) -> dict[str, Any] | None:
-        conn = _UnixHTTPConnection(path, timeout=60)
-        try:
-            conn.request("GET", f"/images/{urllib.parse.quote(ref, safe='')}/json")
-            response = conn.getresponse()
-            body = response.read()
-        except OSError as exc:
-            raise self._unreachable(exc) from None
-        finally:
-            conn.close()
-        if response.status == 404:
-            return None
-        if response.status != 200:
-            raise CommandFailed(f"inspecting {ref} failed: {body.decode('utf-8', 'replace').strip()[:200]}")
-        return json.loads(body)
 
     def history(self, ref: str) -> list[dict[str, Any]]:
         return self._sdk.api.history(ref)

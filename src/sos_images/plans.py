@@ -5,7 +5,6 @@ Nothing here touches the outside world, so a plan can be printed (--dry-run) and
 
 from __future__ import annotations
 
-import re
 import shlex
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
@@ -17,8 +16,8 @@ from .catalog import Catalog, Service
 from .errors import EnvironmentProblem, UsageError
 from .platforms import STORE_SETTING, EngineFacts
 from .refs import ImageRef
+from .settings import ENV_NAME
 
-BUILD_ARG_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 OCI = "org.opencontainers.image."
 CA_BUNDLE_ENV = "SOS_CA_BUNDLE"  # default for --ca-bundle
 
@@ -122,7 +121,7 @@ def parse_build_args(items: Iterable[str]) -> tuple[tuple[str, str], ...]:
     pairs = []
     for item in items:
         name, sep, value = item.partition("=")
-        if not sep or not BUILD_ARG_NAME.match(name):
+        if not sep or not ENV_NAME.match(name):
             raise UsageError(f"--build-arg {item!r} is not of the form NAME=VALUE (e.g. --build-arg NPM_LOGLEVEL=warn)")
         pairs.append((name, value))
     return tuple(pairs)

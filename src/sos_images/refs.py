@@ -8,18 +8,14 @@ same resolution, and the registry cache of that image lives beside it. Pure: no 
 from __future__ import annotations
 
 import os
-import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 
 from .catalog import Catalog, Registry, Service
 from .errors import UsageError
+from .settings import HOST
 from .tags import docker_tag
 
-# host[:port] as docker accepts it: a name with a dot or a port, or localhost
-REGISTRY_HOST = re.compile(
-    r"^(localhost|[A-Za-z0-9-]+(\.[A-Za-z0-9-]+)+|\[[0-9a-fA-F:]+\]|[A-Za-z0-9-]+)(:[0-9]{1,5})?$"
-)
 CACHE_TAG = "buildcache"
 
 
@@ -94,7 +90,7 @@ def check_registry_host(registry: Registry) -> Registry:
         raise UsageError(
             f"registry {registry.name!r} has no host: {hint} (e.g. registry.example.com or 127.0.0.1:5000)"
         )
-    if not REGISTRY_HOST.match(registry.host):
+    if not HOST.match(registry.host):
         raise UsageError(
             f"registry host {registry.host!r} is malformed: give host[:port] without scheme or path "
             "(e.g. registry.example.com or 127.0.0.1:5000)"

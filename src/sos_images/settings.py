@@ -20,12 +20,12 @@ from .errors import UsageError
 
 SEVERITIES = ("UNKNOWN", "LOW", "MEDIUM", "HIGH", "CRITICAL")
 ENV_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
-BUILD_ARG = ENV_NAME
 # docker/distribution's reference grammar, simplified: [host[:port]/]path[:tag][@digest]
 IMAGE_REF = re.compile(
     r"^(?:[a-zA-Z0-9.-]+(?::[0-9]+)?/)?[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*(?:/[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*)*"
     r"(?::[A-Za-z0-9_][A-Za-z0-9_.-]{0,127})?(?:@sha256:[0-9a-f]{64})?$"
 )
+# host[:port] as docker accepts it: a name with a dot or a port, localhost, or an IPv6 literal
 HOST = re.compile(r"^(localhost|[A-Za-z0-9-]+(\.[A-Za-z0-9-]+)+|\[[0-9a-fA-F:]+\]|[A-Za-z0-9-]+)(:[0-9]{1,5})?$")
 PATH_COMPONENT = re.compile(r"^[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*$")
 SIZE = re.compile(r"^\s*\d+(?:\.\d+)?\s*(?:[kKmMgG]i?)?[bB]?\s*$")
@@ -303,7 +303,7 @@ SCHEMA: dict[str, tuple[Key, ...]] = {
         ),
         key(
             "build-args",
-            table_of(scalar(), BUILD_ARG, "a table of NAME = value build arguments"),
+            table_of(scalar(), ENV_NAME, "a table of NAME = value build arguments"),
             "{}",
             "extra build arguments of this service",
         ),

@@ -17,7 +17,7 @@ from typing import Any
 
 from . import process
 from .engine import Engine
-from .errors import CheckFailed, CommandFailed, UsageError
+from .errors import CheckFailed, CommandFailed, ToolError, UsageError
 from .refs import ImageRef
 from .report import Reporter
 
@@ -95,6 +95,13 @@ def check_password(opts: SignSettings, environ: Mapping[str, str] = os.environ) 
         raise UsageError(f"the key {opts.key} is encrypted: set {PASSWORD_ENV} (from your CI's secret store)")
 
 
+def ready(opts: SignSettings, environ: Mapping[str, str] = os.environ) -> None:
+    """Everything signing needs, checked before a release builds or pushes anything: cosign, a key, its password."""
+    process.which("cosign")
+    _key_flags(opts, "signing")
+    check_password(opts, environ)
+
+
 # --- running -------------------------------------------------------------------------------------------
 
 
@@ -158,3 +165,13 @@ def verify_signed(ref: ImageRef, public_key: str, opts: SignSettings, out: Repor
         raise CheckFailed(f"{tagged} points at {digest} but the signatures are for {', '.join(signed)}")
     out.success(f"{tagged} = {digest}: signed with {public_key}, SBOM attestation ({opts.sbom_format}) verified")
     return {"reference": tagged, "digest": digest, "key": public_key, "signatures": len(claims), "attested": True}
+
+
+def sign_and_attest(ref: ImageRef, digest: str, opts: SignSettings, out: Reporter) -> dict[str, str]:
+    """publish --sign: sign then attest the digest just pushed; a failure says what was already done."""
+    signed = sign(ref, digest, opts, out)
+    try:
+        attested = attest(ref, digest, opts, out)
+    except ToolError as exc:
+        raise type(exc)(f"built, pushed and signed {signed}, but not attested: {exc}") from None
+    return {"signed": signed, "attested": attested}
