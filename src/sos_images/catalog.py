@@ -16,7 +16,7 @@ from typing import Any
 
 from .errors import ServiceError, UsageError
 from .settings import PATH_COMPONENT as SERVICE_NAME
-from .settings import validate
+from .settings import pick, validate
 
 ROOT_ENV = "SOS_IMAGES_ROOT"
 
@@ -200,7 +200,7 @@ def load_catalog(root: Path | None = None) -> Catalog:
         registries=MappingProxyType(registries),
         default_registry=default_registry,
         base_images=MappingProxyType(dockerfile_base_images(root / "dockerfiles") | settings.get("base-images", {})),
-        budgets_mb=MappingProxyType({"node": 200, "go": 20} | settings.get("budgets", {})),
+        budgets_mb=MappingProxyType({lang: pick(settings, "budgets", lang) for lang in ("node", "go")}),
         source_url=settings.get("source", ""),
         problems=MappingProxyType(problems),
         settings=MappingProxyType(settings),

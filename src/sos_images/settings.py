@@ -18,7 +18,8 @@ from typing import Any
 
 from .errors import UsageError
 
-SEVERITIES = ("UNKNOWN", "LOW", "MEDIUM", "HIGH", "CRITICAL")
+SEVERITIES = ("CRITICAL", "HIGH", "MEDIUM", "LOW", "UNKNOWN")  # most severe first, as tables show them
+SCANNERS = ("vuln", "secret", "misconfig", "license")
 ENV_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 # docker/distribution's reference grammar, simplified: [host[:port]/]path[:tag][@digest]
 IMAGE_REF = re.compile(
@@ -28,7 +29,9 @@ IMAGE_REF = re.compile(
 # host[:port] as docker accepts it: a name with a dot or a port, localhost, or an IPv6 literal
 HOST = re.compile(r"^(localhost|[A-Za-z0-9-]+(\.[A-Za-z0-9-]+)+|\[[0-9a-fA-F:]+\]|[A-Za-z0-9-]+)(:[0-9]{1,5})?$")
 PATH_COMPONENT = re.compile(r"^[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*$")
-SIZE = re.compile(r"^\s*\d+(?:\.\d+)?\s*(?:[kKmMgG]i?)?[bB]?\s*$")
+SIZE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([kKmMgG]i?)?[bB]?\s*$")
+UNITS = {"": 1, "k": 10**3, "m": 10**6, "g": 10**9, "ki": 2**10, "mi": 2**20, "gi": 2**30}
+DISABLED = ("disabled", "off", "none")
 
 
 class Wrong(ValueError):
@@ -42,24 +45,67 @@ Check = Callable[[Any], Any]
 class Key:
     name: str
     check: Check
-    default: Any
+    default: Any  # what `pick` returns when neither argument nor pyproject.toml gives a value
     doc: str
     expected: str  # for the reference
+    shown: str | None = None  # the reference's default when the code computes it (None: `default`)
 
 
 def _show(value: Any) -> str:
     return json.dumps(value) if isinstance(value, (str, int, float, bool, list, dict)) else repr(value)
 
 
+def number(value: Any, percent: bool = False) -> float:
+    """The one number parser: a TOML number or the text of one ('60', '0.5'; '95%' when percent).
+
+    Command-line values always arrive as text, TOML ones usually as numbers; both go through here.
+    """
+    if isinstance(value, bool) or not isinstance(value, (int, float, str)):
+        raise Wrong("a number")
+    text = value.strip() if isinstance(value, str) else ""
+    scale = 100 if percent and text.endswith("%") else 1
+    try:
+        result = float(text.removesuffix("%") if scale == 100 else value) / scale
+    except (ValueError, OverflowError):
+        raise Wrong("a number") from None
+    if result != result or result in (float("inf"), float("-inf")):
+        raise Wrong("a number")
+    return result
+
+
 def whole(low: int, high: int) -> tuple[Check, str]:
     expected = f"a whole number {low}-{high}"
 
     def check(value: Any) -> int:
-        if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
+        try:
+            found = number(value)
+        except Wrong:
+            raise Wrong(expected) from None
+        if isinstance(value, float) or not found.is_integer() or not low <= found <= high:
             raise Wrong(expected)
-        return value
+        return int(found)
 
     return check, expected
+
+
+def seconds(high: int) -> tuple[Check, str]:
+    expected = f"a number of seconds above 0, at most {high}"
+
+    def check(value: Any) -> float:
+        try:
+            found = number(value)
+        except Wrong:
+            raise Wrong(expected) from None
+        if not 0 < found <= high:
+            raise Wrong(expected)
+        return found
+
+    return check, expected
+
+
+def disabled(value: Any) -> bool:
+    """dive's way to switch a rule off: 'disabled' (also false, 'off', 'none')."""
+    return value is False or (isinstance(value, str) and value.strip().lower() in DISABLED)
 
 
 def boolean() -> tuple[Check, str]:
@@ -94,12 +140,13 @@ def text(pattern: re.Pattern[str] | None = None, expected: str = "a string", emp
 def words(allowed: tuple[str, ...], what: str) -> tuple[Check, str]:
     """A comma-separated list (or a TOML list) of known words, case-insensitive: severities, scanners."""
     expected = f"{what}: a comma-separated list of " + ",".join(allowed)
+    spelled = {a.upper(): a for a in allowed}
 
-    def check(value: Any) -> str:
-        items = value.split(",") if isinstance(value, str) else value if isinstance(value, list) else None
-        if not items or not all(isinstance(i, str) and i.strip().upper() in allowed for i in items):
+    def check(value: Any) -> tuple[str, ...]:
+        items = value.split(",") if isinstance(value, str) else value if isinstance(value, list | tuple) else None
+        if not items or not all(isinstance(i, str) and i.strip().upper() in spelled for i in items):
             raise Wrong(expected)
-        return ",".join(i.strip().upper() for i in items)
+        return tuple(dict.fromkeys(spelled[i.strip().upper()] for i in items))
 
     return check, expected
 
@@ -115,35 +162,40 @@ def env_names() -> tuple[Check, str]:
     return check, expected
 
 
-def size() -> tuple[Check, str]:
+def size(can_disable: bool = False) -> tuple[Check, str]:
+    """'20MB', '1.5GiB', '300kB' or a byte count -> bytes (decimal units, as `docker images` prints them)."""
     expected = 'a size: bytes, or a number with kB, MB, GB, KiB, MiB, GiB (e.g. "10MB")'
+    expected += ', or "disabled"' if can_disable else ""
 
-    def check(value: Any) -> Any:
-        if isinstance(value, bool) or not ((isinstance(value, int) and value >= 0) or isinstance(value, str)):
+    def check(value: Any) -> int | None:
+        if can_disable and disabled(value):
+            return None
+        match = SIZE.match(value) if isinstance(value, str) else None
+        unit = (match.group(2) or "").lower() if match else ""
+        try:
+            found = number(match.group(1) if match else value)
+        except Wrong:
+            raise Wrong(expected) from None
+        if found < 0 or (not unit and not found.is_integer()):  # a fraction of a byte
             raise Wrong(expected)
-        if isinstance(value, str) and not SIZE.match(value):
-            raise Wrong(expected)
-        return value
+        return int(found * UNITS[unit])
 
     return check, expected
 
 
-def fraction(high: float = 1.0) -> tuple[Check, str]:
-    expected = f'a number 0-{high:g}, or a percentage such as "95%"'
+def fraction(high: float = 1.0, can_disable: bool = False) -> tuple[Check, str]:
+    expected = f'a number 0-{high:g}, or a percentage such as "95%"' + (', or "disabled"' if can_disable else "")
 
-    def check(value: Any) -> Any:
-        if isinstance(value, str) and value.strip().endswith("%"):
-            try:
-                number = float(value.strip()[:-1]) / 100
-            except ValueError:
-                raise Wrong(expected) from None
-        elif isinstance(value, (int, float)) and not isinstance(value, bool):
-            number = float(value)
-        else:
+    def check(value: Any) -> float | None:
+        if can_disable and disabled(value):
+            return None
+        try:
+            found = number(value, percent=True)
+        except Wrong:
+            raise Wrong(expected) from None
+        if not 0 <= found <= high:
             raise Wrong(expected)
-        if not 0 <= number <= high:
-            raise Wrong(expected)
-        return value
+        return found
 
     return check, expected
 
@@ -171,8 +223,8 @@ def scalar() -> Check:
     return check
 
 
-def key(name: str, checker: tuple[Check, str], default: Any, doc: str) -> Key:
-    return Key(name, checker[0], default, doc, checker[1])
+def key(name: str, checker: tuple[Check, str], default: Any, doc: str, shown: str | None = None) -> Key:
+    return Key(name, checker[0], default, doc, checker[1], shown)
 
 
 PORT = whole(1, 65535)
@@ -190,20 +242,23 @@ SCHEMA: dict[str, tuple[Key, ...]] = {
         key(
             "NODE_IMAGE",
             text(IMAGE_REF, "an image reference such as node:20-alpine or host/ns/node@sha256:...", empty=False),
-            "the Dockerfile's ARG",
+            None,
             "base image of Dockerfile.node (a mirror, a digest)",
+            "the Dockerfile's ARG",
         ),
         key(
             "GO_IMAGE",
             text(IMAGE_REF, "an image reference such as golang:1.21-alpine", empty=False),
-            "the Dockerfile's ARG",
+            None,
             "builder image of Dockerfile.go",
+            "the Dockerfile's ARG",
         ),
         key(
             "ALPINE_IMAGE",
             text(IMAGE_REF, "an image reference such as alpine:3.19", empty=False),
-            "the Dockerfile's ARG",
+            None,
             "base of Go's production-alpine target",
+            "the Dockerfile's ARG",
         ),
     ),
     "budgets": (
@@ -221,13 +276,16 @@ SCHEMA: dict[str, tuple[Key, ...]] = {
         key("sha", boolean(), False, "also push sha-<short commit>"),
     ),
     "scan": (
-        key("severity", words(SEVERITIES, "severities"), "CRITICAL,HIGH", "severities reported"),
-        key("fail-on", words(SEVERITIES, "severities"), "the severity list", "severities that fail the scan"),
+        key(
+            "severity", words(SEVERITIES, "severities"), ("CRITICAL", "HIGH"), "severities reported", "`CRITICAL,HIGH`"
+        ),
+        key("fail-on", words(SEVERITIES, "severities"), None, "severities that fail the scan", "the severity list"),
         key(
             "scanners",
-            words(("VULN", "SECRET", "MISCONFIG", "LICENSE"), "scanners"),
-            "vuln,secret",
+            words(SCANNERS, "scanners"),
+            ("vuln", "secret"),
             "what Trivy looks for",
+            "`vuln,secret`",
         ),
         key("ignore-unfixed", boolean(), False, "leave out vulnerabilities without a fixed version"),
         key("ignorefile", text(), ".trivyignore", "Trivy's ignore file"),
@@ -251,14 +309,26 @@ SCHEMA: dict[str, tuple[Key, ...]] = {
     ),
     "lint": (
         key("trivy", choice("auto", "always", "never"), "auto", "also run trivy config"),
-        key("trivy-severity", words(SEVERITIES, "severities"), "CRITICAL,HIGH", "severities trivy config reports"),
+        key(
+            "trivy-severity",
+            words(SEVERITIES, "severities"),
+            ("CRITICAL", "HIGH"),
+            "severities trivy config reports",
+            "`CRITICAL,HIGH`",
+        ),
     ),
     "layers": (
-        key("max-wasted-bytes", size(), "10MB", "dive's highestWastedBytes"),
-        key("min-efficiency", fraction(), 0.95, "dive's lowestEfficiency"),
-        key("max-user-wasted-percent", fraction(), 0.1, "dive's highestUserWastedPercent"),
+        key("max-wasted-bytes", size(can_disable=True), None, "dive's highestWastedBytes", '"disabled", as dive'),
+        key("min-efficiency", fraction(can_disable=True), 0.9, "dive's lowestEfficiency", "`0.9`, as dive"),
+        key(
+            "max-user-wasted-percent",
+            fraction(can_disable=True),
+            0.1,
+            "dive's highestUserWastedPercent",
+            "`0.1`, as dive",
+        ),
     ),
-    "verify": (key("health-timeout", whole(1, 3600), 60, "seconds invoke verify waits for healthy"),),
+    "verify": (key("health-timeout", seconds(3600), 60, "seconds invoke verify waits for healthy"),),
     "sign": (
         key("key", text(), "", "cosign key: a file (password in $COSIGN_PASSWORD), env://VAR or a KMS URI"),
         key("public-key", text(), "", "public key for invoke verify --signed"),
@@ -280,8 +350,8 @@ SCHEMA: dict[str, tuple[Key, ...]] = {
             "sos-app",
             "namespace (organisation) of the images",
         ),
-        key("user-env", env_names(), "[]", "variables holding the user name, first set wins"),
-        key("password-env", env_names(), "[]", "variables holding the password or token, first set wins"),
+        key("user-env", env_names(), (), "variables holding the user name, first set wins"),
+        key("password-env", env_names(), (), "variables holding the password or token, first set wins"),
         key("host-env", text(ENV_NAME, "an environment variable name"), "", "take the host from this variable"),
         key(
             "namespace-env", text(ENV_NAME, "an environment variable name"), "", "take the namespace from this variable"
@@ -294,7 +364,7 @@ SCHEMA: dict[str, tuple[Key, ...]] = {
         ),
     ),
     "services.*": (
-        key("port", PORT, "3000 (node), 8080 (go)", "the port the service listens on"),
+        key("port", PORT, None, "the port the service listens on", "3000 (node), 8080 (go)"),
         key(
             "health-path",
             text(re.compile(r"^/\S*$"), "a path starting with '/', e.g. /health", empty=False),
@@ -304,12 +374,18 @@ SCHEMA: dict[str, tuple[Key, ...]] = {
         key(
             "build-args",
             table_of(scalar(), ENV_NAME, "a table of NAME = value build arguments"),
-            "{}",
+            {},
             "extra build arguments of this service",
         ),
-        key("budget-mb", whole(1, 100_000), "the language's budget", "size budget of this service, MB"),
-        key("host-port", PORT, "by language and name", "host port on 127.0.0.1 (invoke run, up, compose.yaml)"),
-        key("debug-host-port", PORT, "by language and name", "host port of the debugger (development)"),
+        key("budget-mb", whole(1, 100_000), None, "size budget of this service, MB", "the language's budget"),
+        key(
+            "host-port",
+            PORT,
+            None,
+            "host port on 127.0.0.1 (invoke run, up, compose.yaml)",
+            "by language and name",
+        ),
+        key("debug-host-port", PORT, None, "host port of the debugger (development)", "by language and name"),
     ),
 }
 
@@ -363,8 +439,39 @@ def _check_table(path: str, values: Mapping[str, Any], keys: tuple[Key, ...], ex
     return checked
 
 
-def _default(value: Any) -> str:
-    if value in ("", "[]", "{}"):
+def argument(checker: tuple[Check, str], given: Any, flag: str) -> Any:
+    """A command-line value, checked and normalized by the same check as the pyproject.toml key."""
+    try:
+        return checker[0](given)
+    except Wrong as exc:
+        raise UsageError(f"{flag} {_show(given)}: expected {exc}") from None
+
+
+def pick(settings: Mapping[str, Any], table: str, name: str, given: Any = None, flag: str = "") -> Any:
+    """The one precedence: the task's argument when given, then pyproject.toml, then the schema's default.
+
+    `settings` is the table `validate` returned, so pyproject values are already checked and normalized;
+    an argument goes through the same check. Invoke's unset options are "" (text) or False (flags).
+    """
+    entry = schema_key(table, name)
+    if not (given is None or given is False or (isinstance(given, str | tuple) and not given)):
+        return argument((entry.check, entry.expected), given, flag or f"--{name}")
+    values: Any = settings
+    for part in table.split(".") if table else ():
+        values = values.get(part, {}) if isinstance(values, Mapping) else {}
+    return values.get(name, entry.default) if isinstance(values, Mapping) else entry.default
+
+
+def schema_key(table: str, name: str) -> Key:
+    path = table if table in SCHEMA else f"{table.split('.')[0]}.*"
+    return next(k for k in SCHEMA[path] if k.name == name)
+
+
+def _default(entry: Key) -> str:
+    if entry.shown is not None:
+        return entry.shown
+    value = entry.default
+    if value in (None, "", (), {}):
         return "none"
     return f"`{json.dumps(value) if isinstance(value, bool) else value}`"
 
@@ -381,7 +488,7 @@ def reference() -> str:
     for path, keys in SCHEMA.items():
         title = "[tool.sos-images" + (f".{path.replace('*', '<name>')}" if path else "") + "]"
         lines += ["", f"## `{title}`", "", "| key | expected | default | meaning |", "|---|---|---|---|"]
-        lines += [f"| `{k.name}` | {k.expected} | {_default(k.default)} | {k.doc} |" for k in keys]
+        lines += [f"| `{k.name}` | {k.expected} | {_default(k)} | {k.doc} |" for k in keys]
     return "\n".join(lines) + "\n"
 
 

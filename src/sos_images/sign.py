@@ -11,7 +11,7 @@ import json
 import os
 import tempfile
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from pathlib import Path
 from typing import Any
 
@@ -20,6 +20,7 @@ from .engine import Engine
 from .errors import CheckFailed, CommandFailed, ToolError, UsageError
 from .refs import ImageRef
 from .report import Reporter
+from .settings import pick
 
 PASSWORD_ENV = "COSIGN_PASSWORD"
 SBOM_TYPES = {"cyclonedx-json": "cyclonedx", "spdx-json": "spdxjson"}
@@ -35,9 +36,9 @@ class SignSettings:
 
     @classmethod
     def from_catalog(cls, settings: Mapping[str, Any], **given: Any) -> SignSettings:
-        table = {k.replace("-", "_"): v for k, v in (settings.get("sign") or {}).items()}
-        merged = table | {k: v for k, v in given.items() if v not in (None, "", False)}
-        return cls(**merged)
+        """Each field: the task's argument, then [tool.sos-images.sign], then the schema's default."""
+        names = [f.name for f in fields(cls)]
+        return cls(*(pick(settings, "sign", name.replace("_", "-"), given.get(name)) for name in names))
 
 
 def loopback(reference: str) -> bool:

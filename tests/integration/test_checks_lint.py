@@ -27,5 +27,5 @@ def test_trivy_config_names_the_misconfigurations_of_a_bad_dockerfile(trivy) -> 
     bad = REPO / "tests" / "fixtures" / "lint" / "Dockerfile.bad"
     result = invoke("lint", "--trivy", "always", "--file", str(bad), "--json")
     assert result.returncode == 1
-    found = {(f["code"], f["level"]) for f in json.loads(result.stdout)["findings"] if f["tool"] == "trivy"}
+    found = {(f["rule"], f["severity"]) for f in json.loads(result.stdout)["findings"] if f["tool"] == "trivy"}
     assert found == {("AVD-DS-0002", "HIGH"), ("AVD-DS-0010", "CRITICAL")}

@@ -73,7 +73,7 @@ def test_a_planted_secret_is_found_and_fails_the_scan(trivy, planted) -> None:
     version, tokens = planted
     result, report = scan(NODE, version)
     assert result.returncode == 1
-    assert sorted(f["id"] for f in report["blocking"]) == ["aws-access-key-id", "github-pat"]
+    assert sorted(f["rule"] for f in report["blocking"]) == ["aws-access-key-id", "github-pat"]
     assert {f["target"] for f in report["blocking"]} == {"/app/settings.env"}
     assert report["counts"]["secret"] == {"CRITICAL": 2, "HIGH": 0} and not report["passed"]
     assert result.stderr.splitlines()[-1] == (

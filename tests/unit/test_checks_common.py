@@ -1,16 +1,21 @@
-"""What every check shares: which image it looks at, sizes and lists from the command line, atomic writes."""
+"""What every check shares: which image it looks at, one way to read options and numbers, one shape, atomic writes."""
 
 from __future__ import annotations
 
+import importlib
 from pathlib import Path
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
+from sos_images import settings
 from sos_images.catalog import load_catalog
-from sos_images.checks import Check, atomic_path, image_ref, parse_list, parse_size
+from sos_images.checks import Check, Finding, atomic_path, image_ref
 from sos_images.errors import UsageError
 from sos_images.plans import BuildClient, BuildOptions, SourceInfo, plan_build
 from sos_images.refs import resolve
+from sos_images.settings import argument
 
 
 def test_a_check_looks_at_exactly_the_image_the_build_tags(fake_repo: Path) -> None:
@@ -58,22 +63,65 @@ def test_bad_image_arguments_are_usage_errors(fake_repo: Path, args: tuple, mess
     [("10MB", 10_000_000), ("1.5GiB", 1_610_612_736), ("300kB", 300_000), ("2 MiB", 2_097_152), ("123", 123), (7, 7)],
 )
 def test_sizes_read_as_docker_prints_them(text: str | int, size: int) -> None:
-    assert parse_size(text, "--max-wasted-bytes") == size
+    assert argument(settings.size(), text, "--max-wasted-bytes") == size
 
 
-@pytest.mark.parametrize("text", ["lots", "10 parsecs", "-5MB", ""])
-def test_a_bad_size_is_a_usage_error_naming_the_option(text: str) -> None:
-    with pytest.raises(UsageError, match="--max-wasted-bytes"):
-        parse_size(text, "--max-wasted-bytes")
+@pytest.mark.parametrize("text", ["lots", "10 parsecs", "-5MB", "1.5", "disabled", True])
+def test_a_bad_size_is_one_line_naming_the_option_and_what_it_expects(text: str) -> None:
+    with pytest.raises(UsageError, match=r"^--max-wasted-bytes .*: expected a size: bytes, or a number with kB"):
+        argument(settings.size(), text, "--max-wasted-bytes")
 
 
-def test_lists_are_case_insensitive_and_spelled_as_allowed() -> None:
-    assert parse_list("critical, High,HIGH", ("CRITICAL", "HIGH", "LOW"), "--severity") == ("CRITICAL", "HIGH")
-    assert parse_list("VULN,secret", ("vuln", "secret"), "--scanners") == ("vuln", "secret")
-    with pytest.raises(UsageError, match="--severity has unknown URGENT: choose from CRITICAL,HIGH"):
-        parse_list("URGENT,high", ("CRITICAL", "HIGH"), "--severity")
-    with pytest.raises(UsageError, match="is empty"):
-        parse_list(" , ", ("CRITICAL",), "--severity")
+def test_lists_are_case_insensitive_deduplicated_and_spelled_as_allowed() -> None:
+    assert argument(settings.words(("CRITICAL", "HIGH", "LOW"), "s"), "critical, High,HIGH", "-x") == (
+        "CRITICAL",
+        "HIGH",
+    )
+    assert argument(settings.words(("vuln", "secret"), "s"), "VULN,secret", "-x") == ("vuln", "secret")
+    for bad in ("URGENT,high", " , ", ""):
+        with pytest.raises(UsageError, match="--severity .*: expected severities: a comma-separated list of CRITICAL"):
+            argument(settings.words(("CRITICAL", "HIGH"), "severities"), bad, "--severity")
+
+
+@given(st.one_of(st.integers(-(10**9), 10**9), st.floats(allow_nan=False, allow_infinity=False, width=32)))
+def test_the_one_number_parser_reads_a_number_and_its_text_alike(value: float) -> None:
+    assert settings.number(value) == settings.number(str(value)) == float(value)
+
+
+@pytest.mark.parametrize("value", ["", "ten", "nan", "inf", "1,5", True, None, [1]])
+def test_the_number_parser_refuses_what_is_not_a_finite_number(value: object) -> None:
+    with pytest.raises(settings.Wrong):
+        settings.number(value)
+
+
+def test_percentages_and_ratios_are_one_kind() -> None:
+    check = settings.fraction(can_disable=True)[0]
+    assert check("95%") == check(0.95) == check("0.95") == 0.95
+    assert check("disabled") is None and check(False) is None
+    with pytest.raises(settings.Wrong, match="a number 0-1"):
+        check("150%")
+
+
+def test_every_option_comes_from_the_argument_then_pyproject_then_the_default() -> None:
+    table = settings.validate({"scan": {"severity": "critical"}, "verify": {"health-timeout": 30}})
+    assert settings.pick(table, "scan", "severity", "high,low") == ("HIGH", "LOW")
+    assert settings.pick(table, "scan", "severity", "") == ("CRITICAL",)
+    assert settings.pick({}, "scan", "severity") == ("CRITICAL", "HIGH")
+    assert settings.pick(table, "verify", "health-timeout", "2.5", "--timeout") == 2.5
+    assert settings.pick(table, "verify", "health-timeout") == 30
+    assert settings.pick({}, "layers", "min-efficiency", 0) == 0.0  # zero is a value, not "not given"
+    with pytest.raises(UsageError, match=r"^--timeout \"soon\": expected a number of seconds above 0, at most 3600$"):
+        settings.pick(table, "verify", "health-timeout", "soon", "--timeout")
+
+
+def test_every_check_has_the_same_shape() -> None:
+    """One render step by one name; findings of one type; no check with its own parser or settings reader."""
+    for name in ("verify", "lint", "scan", "sbom", "layers"):
+        module = importlib.import_module(f"sos_images.checks.{name}")
+        assert callable(getattr(module, "render", None)), name
+        assert getattr(module, "Finding", Finding) is Finding, name
+        source = Path(module.__file__).read_text()
+        assert "settings.get(" not in source and "float(" not in source, name
 
 
 def test_atomic_path_renames_only_a_finished_file(tmp_path: Path) -> None:

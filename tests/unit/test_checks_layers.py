@@ -13,6 +13,7 @@ import pytest
 from sos_images.checks import layers as lay
 from sos_images.checks.layers import Entry
 from sos_images.errors import CheckFailed, UsageError
+from sos_images.settings import validate
 
 MB = 1_000_000
 FIXTURES = Path(__file__).parents[1] / "fixtures" / "dive"
@@ -149,7 +150,7 @@ def test_an_unexpected_dive_json_is_a_clear_error() -> None:
 
 def test_rules_come_from_the_arguments_then_dive_ci_then_pyproject_then_dives_defaults() -> None:
     assert lay.Rules.resolve({}, {}, {}) == lay.Rules(0.9, None, 0.1)
-    ours = {"max-wasted-bytes": "1MB", "min-efficiency": 0.5, "max-user-wasted-percent": "20%"}
+    ours = validate({"layers": {"max-wasted-bytes": "1MB", "min-efficiency": 0.5, "max-user-wasted-percent": "20%"}})
     assert lay.Rules.resolve(ours, {}, {}) == lay.Rules(0.5, MB, 0.2)
     dive_ci = {"lowestEfficiency": 0.8, "highestWastedBytes": "disabled"}
     assert lay.Rules.resolve(ours, dive_ci, {}) == lay.Rules(0.8, None, 0.2)
@@ -175,16 +176,16 @@ def test_a_dive_ci_file_is_read_with_camel_or_snake_case_names(tmp_path) -> None
 
 
 @pytest.mark.parametrize(
-    ("args", "message"),
+    ("args", "dive_ci", "message"),
     [
-        ({"max-wasted-bytes": "a lot"}, "max-wasted-bytes"),
-        ({"min-efficiency": "1.5"}, "between 0 and 1"),
-        ({"max-user-wasted-percent": "lots"}, "highestUserWastedPercent"),
+        ({"max-wasted-bytes": "a lot"}, {}, '^--max-wasted-bytes "a lot": expected a size'),
+        ({"min-efficiency": "1.5"}, {}, '^--min-efficiency "1.5": expected a number 0-1'),
+        ({}, {"highestUserWastedPercent": "lots"}, '^.dive-ci highestUserWastedPercent "lots": expected a number 0-1'),
     ],
 )
-def test_bad_rule_values_are_usage_errors(args: dict, message: str) -> None:
+def test_bad_rule_values_are_usage_errors_naming_where_they_came_from(args: dict, dive_ci: dict, message: str) -> None:
     with pytest.raises(UsageError, match=message):
-        lay.Rules.resolve({}, {}, args)
+        lay.Rules.resolve({}, dive_ci, args)
 
 
 def test_each_rule_fails_past_its_threshold_like_dive_and_names_itself() -> None:

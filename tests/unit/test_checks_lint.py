@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 
 from sos_images.catalog import load_catalog
+from sos_images.checks import Finding
 from sos_images.checks import lint as li
 from sos_images.errors import CommandFailed, UsageError
 from tests.conftest import REPO
@@ -29,12 +30,13 @@ def test_a_dockerfile_with_known_problems_fails_naming_the_rules() -> None:
     result = invoke("lint", "--trivy", "never", "--file", str(BAD), "--json")
     assert result.returncode == 1
     report = json.loads(result.stdout)
-    assert {(f["code"], f["level"]) for f in report["findings"]} == {
+    assert {(f["rule"], f["severity"]) for f in report["findings"]} == {
         ("DL3020", "error"),
         ("DL3004", "error"),
         ("DL3025", "warning"),
     }
-    assert report["findings"][0]["file"] == "tests/fixtures/lint/Dockerfile.bad" and not report["passed"]
+    assert report["findings"][0]["target"] == "tests/fixtures/lint/Dockerfile.bad" and not report["passed"]
+    assert {(f["tool"], f["kind"]) for f in report["findings"]} == {("hadolint", "dockerfile")}
     assert "Traceback" not in result.stderr
     last = result.stderr.splitlines()[-1]
     assert last.startswith("error: lint failed: 3 findings in tests/fixtures/lint/Dockerfile.bad")
@@ -58,7 +60,9 @@ def test_only_dockerfiles_are_linted_not_their_dockerignore_files(fake_repo: Pat
 
 def test_hadolint_and_trivy_reports_are_read() -> None:
     hadolint = '[{"code":"DL3020","column":1,"file":"D","level":"error","line":4,"message":"Use COPY"}]'
-    assert li.parse_hadolint(hadolint) == [li.Finding("hadolint", "D", 4, "DL3020", "error", "Use COPY")]
+    assert li.parse_hadolint(hadolint) == [
+        Finding("hadolint", "dockerfile", "DL3020", "error", "D", "Use COPY", line=4)
+    ]
     with pytest.raises(CommandFailed, match="no JSON report"):
         li.parse_hadolint("D:1 DL3020 error")
     trivy = {
@@ -80,7 +84,7 @@ def test_hadolint_and_trivy_reports_are_read() -> None:
         ],
     }
     assert li.parse_trivy_config(json.dumps(trivy), "D") == [
-        li.Finding("trivy", "D", 5, "AVD-DS-0010", "CRITICAL", "RUN using 'sudo'")
+        Finding("trivy", "misconfiguration", "AVD-DS-0010", "CRITICAL", "D", "RUN using 'sudo'", line=5)
     ]
 
 
@@ -91,4 +95,5 @@ def test_trivy_config_uses_its_built_in_checks_and_the_severities(tmp_path: Path
 
 
 def test_a_bad_trivy_mode_is_one_line() -> None:
-    assert_one_line_error(invoke("lint", "--trivy", "sometimes"), "--trivy 'sometimes' is not one of auto, always")
+    result = invoke("lint", "--trivy", "sometimes")
+    assert_one_line_error(result, '--trivy "sometimes": expected one of "auto", "always", "never"')

@@ -65,5 +65,5 @@ def test_syft_reads_the_local_engine_and_writes_the_format_to_a_file(tmp_path: P
 
 def test_formats_are_checked() -> None:
     assert sb.check_format("") == "cyclonedx-json" and sb.check_format("SPDX-JSON") == "spdx-json"
-    with pytest.raises(UsageError, match="--format 'spdx-tag-value' is not one of cyclonedx-json, spdx-json"):
+    with pytest.raises(UsageError, match='--format "spdx-tag-value": expected one of "cyclonedx-json", "spdx-json"'):
         sb.check_format("spdx-tag-value")

@@ -10,8 +10,10 @@ from pathlib import Path
 
 import pytest
 
+from sos_images.checks import Finding
 from sos_images.checks import scan as s
 from sos_images.errors import CheckFailed, UsageError
+from sos_images.settings import validate
 from tests.conftest import REPO
 
 TRIVY_FIXTURES = REPO / "tests" / "fixtures" / "trivy"
@@ -22,13 +24,14 @@ def report(name: str) -> dict:
 
 
 def options(tmp_path: Path, settings: dict | None = None, **given) -> s.ScanOptions:
-    return s.scan_options(settings or {}, tmp_path, **given)
+    """scan_options over [tool.sos-images.scan] as the catalog holds it: checked by the settings schema."""
+    return s.scan_options(validate({"scan": settings or {}}), tmp_path, **given)
 
 
 def test_every_vulnerability_of_a_report_is_read_with_its_package_and_fix() -> None:
     found = s.findings(report("node-vulns.json"))
     assert len(found) == 8 and {f.kind for f in found} == {"vulnerability"}
-    babel = next(f for f in found if f.id == "CVE-2023-45133")
+    babel = next(f for f in found if f.rule == "CVE-2023-45133")
     assert (babel.package, babel.installed, babel.fixed, babel.severity) == (
         "@babel/traverse",
         "7.22.5",
@@ -40,9 +43,9 @@ def test_every_vulnerability_of_a_report_is_read_with_its_package_and_fix() -> N
 
 def test_secrets_from_a_real_trivy_run_are_read_by_rule() -> None:
     found = s.findings(report("secrets.json"))
-    assert sorted((f.kind, f.id, f.severity) for f in found) == [
-        ("secret", "aws-access-key-id", "CRITICAL"),
-        ("secret", "github-pat", "CRITICAL"),
+    assert sorted((f.tool, f.kind, f.rule, f.severity) for f in found) == [
+        ("trivy", "secret", "aws-access-key-id", "CRITICAL"),
+        ("trivy", "secret", "github-pat", "CRITICAL"),
     ]
     assert found[0].target == "/app/settings.env"
 
@@ -67,7 +70,7 @@ def test_counts_show_only_the_severities_and_kinds_looked_for() -> None:
 
 def test_the_gate_blocks_only_findings_at_the_fail_on_severities() -> None:
     found = s.findings(report("node-vulns.json"))
-    assert {f.id for f in s.blocking(found, ("CRITICAL",))} == {"CVE-2023-45133", "CVE-2005-2541"}
+    assert {f.rule for f in s.blocking(found, ("CRITICAL",))} == {"CVE-2023-45133", "CVE-2005-2541"}
     assert len(s.blocking(found, ("CRITICAL", "HIGH"))) == 5
     assert s.blocking(s.findings(report("go-clean.json")), s.SEVERITIES) == []
 
@@ -75,14 +78,14 @@ def test_the_gate_blocks_only_findings_at_the_fail_on_severities() -> None:
 def test_ignore_unfixed_drops_vulnerabilities_without_a_fixed_version() -> None:
     found = s.findings(report("node-vulns.json"))
     kept = s.apply_policy(found, s.SEVERITIES, set(), ignore_unfixed=True)
-    assert {f.id for f in found} - {f.id for f in kept} == {"CVE-2024-2511", "CVE-2005-2541"}
-    assert {f.id for f in s.blocking(kept, ("CRITICAL",))} == {"CVE-2023-45133"}
+    assert {f.rule for f in found} - {f.rule for f in kept} == {"CVE-2024-2511", "CVE-2005-2541"}
+    assert {f.rule for f in s.blocking(kept, ("CRITICAL",))} == {"CVE-2023-45133"}
 
 
 def test_ignored_ids_and_severities_outside_the_list_are_dropped() -> None:
     found = s.findings(report("node-vulns.json"))
     kept = s.apply_policy(found, ("CRITICAL",), {"CVE-2023-45133"}, ignore_unfixed=False)
-    assert [f.id for f in kept] == ["CVE-2005-2541"]
+    assert [f.rule for f in kept] == ["CVE-2005-2541"]
 
 
 def test_trivyignore_entries_expire() -> None:
@@ -157,10 +160,10 @@ def test_the_ignorefile_is_passed_when_it_exists(tmp_path: Path) -> None:
 @pytest.mark.parametrize(
     ("settings", "given", "message"),
     [
-        ({}, {"severity": "SEVERE"}, "--severity has unknown SEVERE"),
-        ({}, {"output_format": "xml"}, "--format 'xml' is not one of table, json, sarif"),
-        ({}, {"scanners": "viruses"}, "--scanners has unknown VIRUSES"),
-        ({"skip-update": True}, {}, "unknown keys skip-update"),
+        ({}, {"severity": "SEVERE"}, '^--severity "SEVERE": expected severities'),
+        ({}, {"output_format": "xml"}, '^--format "xml": expected one of "table", "json", "sarif"'),
+        ({}, {"scanners": "viruses"}, '^--scanners "viruses": expected scanners'),
+        ({"skip-update": True}, {}, "has an unknown key 'skip-update': did you mean 'skip-db-update'"),
     ],
 )
 def test_bad_options_are_usage_errors(tmp_path: Path, settings: dict, given: dict, message: str) -> None:
@@ -225,5 +228,5 @@ def test_license_findings_are_counted_when_asked_for() -> None:
         ],
     }
     found = s.findings(doc)
-    assert found == [s.Finding("license", "GPL-3.0", "HIGH", "Node.js", "some-lib", title="restricted")]
+    assert found == [Finding("trivy", "license", "GPL-3.0", "HIGH", "Node.js", "restricted", package="some-lib")]
     assert s.counts(found, ("HIGH",), s.scanned_kinds(("license",))) == {"license": {"HIGH": 1}, "total": {"HIGH": 1}}

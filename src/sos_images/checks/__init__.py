@@ -1,28 +1,24 @@
 """Checks of built images and Dockerfiles: verify, lint, scan, sbom, layers.
 
-Each module keeps its pure parts (argv, parsing, decisions) apart from the one function that runs the
-tool, so the decisions are unit-tested without Docker. This module holds what they share: which image a
-check looks at (the same reference `invoke build` tags), check results, settings and size parsing.
+Every check has one shape: `settings.pick` resolves each option (the argument, then pyproject.toml, then
+the default) with the same parser as the settings schema; its pure parts (argv, parsing, decisions) stay
+apart from the one function that runs the tool, so they are unit-tested without Docker; what a tool finds is
+a `Finding`, a pass/fail row is a `Check`; and `render(result, out)` prints the result (a table, or JSON).
 """
 
 from __future__ import annotations
 
 import contextlib
 import os
-import re
 import tempfile
 from collections.abc import Iterable, Iterator
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
-from ..catalog import Catalog
 from ..errors import UsageError
 from ..refs import ImageRef, resolve
 from ..report import Reporter
-
-SIZE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([kKmMgG]i?)?[bB]?\s*$")
-UNITS = {"": 1, "k": 10**3, "m": 10**6, "g": 10**9, "ki": 2**10, "mi": 2**20, "gi": 2**30}
 
 
 @dataclass(frozen=True)
@@ -41,6 +37,29 @@ class Check:
         return {"name": self.name, "result": self.result, "detail": self.detail}
 
 
+@dataclass(frozen=True)
+class Finding:
+    """One thing a tool found: a lint rule broken in a Dockerfile, a vulnerability, a secret, a licence.
+
+    `rule` is the tool's identifier (DL3008, CVE-2023-45133, aws-access-key-id), as SARIF's ruleId;
+    `severity` is the tool's own word (hadolint: error..style; Trivy: CRITICAL..UNKNOWN).
+    """
+
+    tool: str  # hadolint, trivy
+    kind: str  # dockerfile, vulnerability, secret, misconfiguration, license
+    rule: str
+    severity: str
+    target: str  # the file, or Trivy's target (an OS, a lock file, a binary)
+    message: str = ""
+    line: int = 0
+    package: str = ""
+    installed: str = ""
+    fixed: str = ""
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
 # The checks find an image by the same resolution `invoke build` names it with.
 image_ref = resolve
 
@@ -50,36 +69,6 @@ def require_image(engine: Any, ref: ImageRef) -> dict[str, Any]:
     if data is None:
         raise UsageError(f"image {ref.image} not found in the engine: build it first ({ref.build_hint()})")
     return data
-
-
-def section(catalog: Catalog, name: str) -> dict[str, Any]:
-    """[tool.sos-images.<name>] from pyproject.toml (empty when absent)."""
-    value = catalog.settings.get(name, {})
-    if not isinstance(value, dict):
-        raise UsageError(f"[tool.sos-images.{name}] must be a table in pyproject.toml, got {value!r}")
-    return value
-
-
-def parse_size(text: str | int, what: str) -> int:
-    """'20MB', '1.5GiB', '300kB' or a plain byte count -> bytes. Decimal units as `docker images` shows."""
-    if isinstance(text, int):
-        return text
-    match = SIZE.match(str(text))
-    if not match:
-        raise UsageError(f"{what} {text!r} is not a size: give bytes or a number with kB, MB, GB, KiB, MiB, GiB")
-    return int(float(match.group(1)) * UNITS[(match.group(2) or "").lower()])
-
-
-def parse_list(value: str | Iterable[str], allowed: Iterable[str], what: str) -> tuple[str, ...]:
-    """'critical,HIGH' -> ('CRITICAL', 'HIGH'): words checked case-insensitively, spelled as in `allowed`."""
-    items = value.split(",") if isinstance(value, str) else list(value)
-    known = {a.upper(): a for a in allowed}
-    words = tuple(dict.fromkeys(item.strip().upper() for item in items if item.strip()))
-    unknown = [w for w in words if w not in known]
-    if unknown or not words:
-        problem = f"has unknown {','.join(unknown)}" if unknown else "is empty"
-        raise UsageError(f"{what} {problem}: choose from {','.join(known.values())}")
-    return tuple(known[w] for w in words)
 
 
 def print_checks(out: Reporter, title: str, checks: Iterable[Check]) -> None:

@@ -29,7 +29,8 @@ from ..catalog import Catalog
 from ..engine import Engine
 from ..errors import CheckFailed, UsageError
 from ..report import Reporter, human_size
-from . import ImageRef, parse_size, require_image, section
+from ..settings import pick
+from . import ImageRef, require_image
 
 WHITEOUT = ".wh."
 OPAQUE = ".wh..wh..opq"
@@ -40,8 +41,7 @@ RULE_KEYS = {  # ours in [tool.sos-images.layers] -> dive's (.dive-ci `rules:`, 
     "max-wasted-bytes": "highestWastedBytes",
     "max-user-wasted-percent": "highestUserWastedPercent",
 }
-DIVE_DEFAULTS: dict[str, Any] = {"lowestEfficiency": 0.9, "highestWastedBytes": None, "highestUserWastedPercent": 0.1}
-DISABLED = ("", "disabled", "off", "false")
+DIVE_NAMES = tuple(RULE_KEYS.values())
 
 
 @dataclass(frozen=True)
@@ -226,8 +226,8 @@ def read_dive_ci(path: Path) -> dict[str, Any]:
         rules = (yaml.safe_load(path.read_text(encoding="utf-8")) or {}).get("rules") or {}
     except (OSError, yaml.YAMLError, AttributeError) as exc:
         raise UsageError(f"{path}: not a readable .dive-ci ({exc}); fix it or pass --ci-config") from None
-    snake = {re.sub(r"([A-Z])", r"-\1", key).lower(): key for key in DIVE_DEFAULTS}
-    return {snake.get(k, k): v for k, v in rules.items() if snake.get(k, k) in DIVE_DEFAULTS}
+    snake = {re.sub(r"([A-Z])", r"-\1", key).lower(): key for key in DIVE_NAMES}
+    return {snake.get(k, k): v for k, v in rules.items() if snake.get(k, k) in DIVE_NAMES}
 
 
 @dataclass(frozen=True)
@@ -240,20 +240,20 @@ class Rules:
 
     @classmethod
     def resolve(cls, settings: Mapping[str, Any], dive_ci: Mapping[str, Any], args: Mapping[str, str]) -> Rules:
-        """Precedence: the task's arguments, then .dive-ci, then [tool.sos-images.layers], then dive's defaults."""
-        ours = {RULE_KEYS[k]: v for k, v in settings.items() if k in RULE_KEYS}
-        given = {RULE_KEYS[k]: v for k, v in args.items() if k in RULE_KEYS and v}
-        raw = DIVE_DEFAULTS | ours | dict(dive_ci) | given
-        return cls(
-            _ratio(raw["lowestEfficiency"], "min-efficiency (lowestEfficiency)"),
-            None if _disabled(raw["highestWastedBytes"]) else parse_size(raw["highestWastedBytes"], "max-wasted-bytes"),
-            _ratio(raw["highestUserWastedPercent"], "max-user-wasted-percent (highestUserWastedPercent)"),
-        )
+        """Each rule: the task's argument, then .dive-ci, then [tool.sos-images.layers], then dive's default."""
+        values = []
+        for ours, theirs in RULE_KEYS.items():
+            given, flag = args.get(ours), f"--{ours}"
+            if not given and theirs in dive_ci:
+                given, flag = dive_ci[theirs], f".dive-ci {theirs}"
+                given = "disabled" if given is False or given is None else given
+            values.append(pick(settings, "layers", ours, given, flag))
+        return cls(*values)
 
     def to_dict(self) -> dict[str, Any]:
         return dict(
             zip(
-                DIVE_DEFAULTS,
+                DIVE_NAMES,
                 (self.lowest_efficiency, self.highest_wasted_bytes, self.highest_user_wasted_percent),
                 strict=True,
             )
@@ -272,23 +272,6 @@ class Rules:
                 f"highestUserWastedPercent: {figures.user_wasted:.2%} of the bytes above the base wasted > {ratio:.2%}"
             )
         return found
-
-
-def _disabled(value: Any) -> bool:
-    return value is None or value is False or str(value).strip().lower() in DISABLED
-
-
-def _ratio(value: Any, what: str) -> float | None:
-    if _disabled(value):
-        return None
-    text = str(value).strip()
-    try:
-        ratio = float(text.rstrip("%")) / (100 if text.endswith("%") else 1)
-    except ValueError:
-        ratio = -1.0
-    if not 0 <= ratio <= 1:
-        raise UsageError(f"{what} {value!r} must be between 0 and 1 (e.g. 0.95 or 95%), or 'disabled'")
-    return ratio
 
 
 # --- The task ----------------------------------------------------------------------------------------
@@ -331,13 +314,13 @@ def layers(
     engine: Engine | None = None,
 ) -> dict[str, Any]:
     """args: our rule names (max-wasted-bytes, min-efficiency, max-user-wasted-percent) from the command line."""
-    rules = Rules.resolve(section(catalog, "layers"), _dive_ci(catalog, ci_config), args or {})
+    rules = Rules.resolve(catalog.settings, _dive_ci(catalog, ci_config), args or {})
     process.which("dive")
     engine = engine or Engine()
     engine.ping()
     require_image(engine, ref)
     report = to_dict(ref, read_dive(run_dive(ref.image)), rules)
-    show(report, out)
+    render(report, out)
     if report["problems"]:
         raise CheckFailed(f"layers of {ref.image}: {'; '.join(report['problems'])} (see the wasted files above)")
     out.success(f"{ref.image}: efficiency {report['efficiency']:.2%}, {human_size(report['wasted_bytes'])} wasted")
@@ -352,7 +335,7 @@ def _dive_ci(catalog: Catalog, given: str) -> dict[str, Any]:
     return read_dive_ci(path) if path.is_file() else {}
 
 
-def show(report: dict[str, Any], out: Reporter) -> None:
+def render(report: dict[str, Any], out: Reporter) -> None:
     if out.json_mode:
         out.emit_json(report)
         return
@@ -382,4 +365,3 @@ def show(report: dict[str, Any], out: Reporter) -> None:
 
 def _cut(text: str, width: int = 70) -> str:
     return text if len(text) <= width else text[: width - 1] + "…"
-

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -16,24 +15,11 @@ from .. import process
 from ..catalog import Catalog
 from ..errors import CheckFailed, CommandFailed, EnvironmentProblem, UsageError
 from ..report import Reporter
-from . import parse_list, section
-from .scan import SEVERITIES, find_trivy, missing_trivy
+from ..settings import pick
+from . import Finding
+from .scan import find_trivy, missing_trivy, trivy_finding
 
 CONFIG = ".hadolint.yaml"
-TRIVY_MODES = ("auto", "always", "never")
-
-
-@dataclass(frozen=True)
-class Finding:
-    tool: str
-    file: str
-    line: int
-    code: str
-    level: str
-    message: str
-
-    def to_dict(self) -> dict[str, Any]:
-        return dict(self.__dict__)
 
 
 def dockerfiles(catalog: Catalog, given: Sequence[str] = ()) -> list[Path]:
@@ -62,7 +48,10 @@ def parse_hadolint(text: str) -> list[Finding]:
         items = json.loads(text or "[]")
     except ValueError:
         raise CommandFailed(f"hadolint printed no JSON report: {text.strip()[:200]}") from None
-    return [Finding("hadolint", i["file"], int(i["line"]), i["code"], i["level"], i["message"]) for i in items]
+    return [
+        Finding("hadolint", "dockerfile", i["code"], i["level"], i["file"], i["message"], line=int(i["line"]))
+        for i in items
+    ]
 
 
 def trivy_config_argv(trivy: str, file: Path, severity: Sequence[str]) -> list[str]:
@@ -75,14 +64,7 @@ def trivy_config_argv(trivy: str, file: Path, severity: Sequence[str]) -> list[s
 def parse_trivy_config(text: str, file: str) -> list[Finding]:
     report = json.loads(text or "{}")
     return [
-        Finding(
-            "trivy",
-            file,
-            int((m.get("CauseMetadata") or {}).get("StartLine") or 0),
-            m.get("AVDID") or m.get("ID", ""),
-            m.get("Severity", "UNKNOWN"),
-            m.get("Title", ""),
-        )
+        trivy_finding("misconfiguration", file, m)
         for result in report.get("Results") or []
         for m in result.get("Misconfigurations") or []
         if m.get("Status", "FAIL") == "FAIL"
@@ -107,13 +89,10 @@ def run_trivy_config(trivy: str, files: list[Path], severity: Sequence[str]) -> 
 
 
 def lint(catalog: Catalog, out: Reporter, *, files: Sequence[str] = (), trivy: str = "") -> dict[str, Any]:
-    settings = section(catalog, "lint")
-    mode = (trivy or settings.get("trivy", "auto")).lower()
-    if mode not in TRIVY_MODES:
-        raise UsageError(f"--trivy {mode!r} is not one of {', '.join(TRIVY_MODES)}")
-    severity = parse_list(settings.get("trivy-severity", "CRITICAL,HIGH"), SEVERITIES, "trivy-severity")
+    mode = pick(catalog.settings, "lint", "trivy", trivy.lower())
+    severity = pick(catalog.settings, "lint", "trivy-severity")
     paths = dockerfiles(catalog, files)
-    program = find_trivy(str(section(catalog, "scan").get("trivy", ""))) if mode != "never" else None
+    program = find_trivy(pick(catalog.settings, "scan", "trivy")) if mode != "never" else None
     if mode == "always" and program is None:
         raise EnvironmentProblem(missing_trivy("use --trivy auto to lint with hadolint only"))
     found, hadolint_failed = run_hadolint(catalog, paths)
@@ -124,11 +103,11 @@ def lint(catalog: Catalog, out: Reporter, *, files: Sequence[str] = (), trivy: s
     trivy_failed = any(f.tool == "trivy" for f in found)
     result = {
         "files": [_relative(catalog, p) for p in paths],
-        "findings": [f.to_dict() | {"file": _relative(catalog, Path(f.file))} for f in found],
+        "findings": [f.to_dict() | {"target": _relative(catalog, Path(f.target))} for f in found],
         "tools": ["hadolint"] + (["trivy config"] if program else []),
         "passed": not (hadolint_failed or trivy_failed),
     }
-    report(result, out, severity)
+    render(result, out, severity)
     return result
 
 
@@ -137,9 +116,9 @@ def _relative(catalog: Catalog, path: Path) -> str:
     return str(full.relative_to(catalog.root)) if full.is_relative_to(catalog.root) else str(path)
 
 
-def report(result: dict[str, Any], out: Reporter, severity: Sequence[str]) -> None:
+def render(result: dict[str, Any], out: Reporter, severity: Sequence[str]) -> None:
     rows = [
-        [f["tool"], f"{Path(f['file']).name}:{f['line']}", f["code"], f["level"], f["message"]]
+        [f["tool"], f"{Path(f['target']).name}:{f['line']}", f["rule"], f["severity"], f["message"]]
         for f in result["findings"]
     ]
     if rows:

@@ -14,8 +14,9 @@ from typing import Any
 from .. import process
 from ..catalog import Catalog
 from ..engine import Engine
-from ..errors import CommandFailed, UsageError
+from ..errors import CommandFailed
 from ..report import Reporter
+from ..settings import argument, choice
 from . import ImageRef, atomic_path, require_image
 
 FORMATS = {"cyclonedx-json": "cdx.json", "spdx-json": "spdx.json"}
@@ -30,10 +31,7 @@ class Component:
 
 
 def check_format(fmt: str) -> str:
-    fmt = (fmt or "cyclonedx-json").lower()
-    if fmt not in FORMATS:
-        raise UsageError(f"--format {fmt!r} is not one of {', '.join(FORMATS)}")
-    return fmt
+    return argument(choice(*FORMATS), (fmt or "cyclonedx-json").lower(), "--format")
 
 
 def default_path(root: Path, ref: ImageRef, fmt: str) -> Path:
@@ -90,11 +88,11 @@ def sbom(catalog: Catalog, ref: ImageRef, out: Reporter, *, fmt: str = "", outpu
         "components": len(found),
         "go_stdlib": go_stdlib(found),
     }
-    finish(ref, result, out)
+    render(ref, result, out)
     return result
 
 
-def finish(ref: ImageRef, result: dict[str, Any], out: Reporter) -> None:
+def render(ref: ImageRef, result: dict[str, Any], out: Reporter) -> None:
     if ref.service.language.name == "go" and not result["go_stdlib"]:
         out.warn(f"no Go standard library in the SBOM of {ref.image}: a UPX-packed binary hides its modules")
     if out.json_mode:

@@ -23,29 +23,16 @@ from ..catalog import Catalog
 from ..engine import Engine
 from ..errors import CheckFailed, CommandFailed, EnvironmentProblem, UsageError
 from ..report import Reporter
-from . import ImageRef, atomic_path, parse_list, require_image, section
+from ..settings import SEVERITIES, argument, choice, pick
+from . import Finding, ImageRef, atomic_path, require_image
 
-SEVERITIES = ("CRITICAL", "HIGH", "MEDIUM", "LOW", "UNKNOWN")  # most severe first, as tables show them
-SCANNERS = ("vuln", "secret", "misconfig", "license")
 FORMATS = ("table", "json", "sarif")
+FORMAT = choice(*FORMATS)
 KINDS = {
     "Vulnerabilities": "vulnerability",
     "Secrets": "secret",
     "Misconfigurations": "misconfiguration",
     "Licenses": "license",
-}
-DEFAULTS: dict[str, Any] = {
-    "severity": "CRITICAL,HIGH",
-    "scanners": "vuln,secret",
-    "ignore-unfixed": False,
-    "ignorefile": ".trivyignore",
-    "skip-db-update": False,
-    "db-repository": "",
-    "java-db-repository": "",
-    "offline": False,
-    "cache-dir": "",
-    "timeout": "10m",
-    "trivy": "",
 }
 TRIVY_ENV = "SOS_TRIVY"
 NO_DB_REASONS = {  # what trivy says -> what it means
@@ -71,52 +58,31 @@ class ScanOptions:
     output: Path | None = None
 
 
-@dataclass(frozen=True)
-class Finding:
-    kind: str  # vulnerability, secret, misconfiguration
-    id: str
-    severity: str
-    target: str
-    package: str = ""
-    installed: str = ""
-    fixed: str = ""
-    title: str = ""
-
-    def to_dict(self) -> dict[str, str]:
-        return dict(self.__dict__)
-
-
 # --- Options (pure) ------------------------------------------------------------------------------------
 
 
 def scan_options(settings: Mapping[str, Any], root: Path, **given: Any) -> ScanOptions:
-    """Precedence: the task's arguments (when given), then [tool.sos-images.scan], then DEFAULTS."""
-    unknown = sorted(set(settings) - set(DEFAULTS) - {"fail-on"})
-    if unknown:
-        raise UsageError(f"[tool.sos-images.scan] has unknown keys {', '.join(unknown)}: see docs/checks.md")
+    """Each option: the task's argument when given, then [tool.sos-images.scan], then the schema's default."""
 
-    def pick(key: str) -> Any:
-        value = given.get(key.replace("-", "_"))
-        return value if value not in (None, "", False) else settings.get(key, DEFAULTS.get(key))
+    def option(name: str) -> Any:
+        return pick(settings, "scan", name, given.get(name.replace("-", "_")))
 
-    severity = parse_list(pick("severity"), SEVERITIES, "--severity")
-    fmt = str(given.get("output_format") or "table").lower()
-    if fmt not in FORMATS:
-        raise UsageError(f"--format {fmt!r} is not one of {', '.join(FORMATS)}")
+    severity = option("severity")
+    output = given.get("output")
     return ScanOptions(
         severity=severity,
-        fail_on=parse_list(pick("fail-on") or ",".join(severity), SEVERITIES, "--fail-on"),
-        scanners=parse_list(pick("scanners"), SCANNERS, "--scanners"),
-        ignore_unfixed=bool(pick("ignore-unfixed")),
-        ignorefile=_ignorefile(root, str(pick("ignorefile") or "")),
-        skip_db_update=bool(pick("skip-db-update")),
-        db_repository=str(pick("db-repository") or ""),
-        java_db_repository=str(pick("java-db-repository") or ""),
-        offline=bool(pick("offline")),
-        cache_dir=str(pick("cache-dir") or ""),
-        timeout=str(pick("timeout")),
-        output_format=fmt,
-        output=Path(given["output"]) if given.get("output") else None,
+        fail_on=option("fail-on") or severity,
+        scanners=option("scanners"),
+        ignore_unfixed=option("ignore-unfixed"),
+        ignorefile=_ignorefile(root, option("ignorefile")),
+        skip_db_update=option("skip-db-update"),
+        db_repository=option("db-repository"),
+        java_db_repository=option("java-db-repository"),
+        offline=option("offline"),
+        cache_dir=option("cache-dir"),
+        timeout=option("timeout"),
+        output_format=argument(FORMAT, str(given.get("output_format") or "table").lower(), "--format"),
+        output=Path(output) if output else None,
     )
 
 
@@ -170,29 +136,37 @@ def findings(report: Mapping[str, Any]) -> list[Finding]:
         target = result.get("Target", "")
         for key, kind in KINDS.items():
             for item in result.get(key) or []:
-                found.append(_finding(kind, target, item))
+                found.append(trivy_finding(kind, target, item))
     return found
 
 
-def _finding(kind: str, target: str, item: Mapping[str, Any]) -> Finding:
+def trivy_finding(kind: str, target: str, item: Mapping[str, Any]) -> Finding:
     severity = str(item.get("Severity") or "UNKNOWN").upper()
     if kind == "vulnerability":
         return Finding(
+            "trivy",
             kind,
             item.get("VulnerabilityID", ""),
             severity,
             target,
-            item.get("PkgName", ""),
-            item.get("InstalledVersion", ""),
-            item.get("FixedVersion", ""),
             item.get("Title", ""),
+            package=item.get("PkgName", ""),
+            installed=item.get("InstalledVersion", ""),
+            fixed=item.get("FixedVersion", ""),
         )
     if kind == "license":
         return Finding(
-            kind, item.get("Name", ""), severity, target, item.get("PkgName", ""), title=item.get("Category", "")
+            "trivy",
+            kind,
+            item.get("Name", ""),
+            severity,
+            target,
+            item.get("Category", ""),
+            package=item.get("PkgName", ""),
         )
-    ident = item.get("RuleID") if kind == "secret" else item.get("AVDID") or item.get("ID")
-    return Finding(kind, ident or "", severity, target, title=item.get("Title", ""))
+    rule = item.get("RuleID") if kind == "secret" else item.get("AVDID") or item.get("ID")
+    line = item.get("StartLine") or (item.get("CauseMetadata") or {}).get("StartLine") or 0
+    return Finding("trivy", kind, rule or "", severity, target, item.get("Title", ""), line=int(line))
 
 
 def parse_ignorefile(text: str, today: date) -> tuple[set[str], list[str]]:
@@ -225,7 +199,7 @@ def apply_policy(
         f
         for f in found
         if f.severity in severities
-        and f.id not in ignore_ids
+        and f.rule not in ignore_ids
         and not (ignore_unfixed and f.kind == "vulnerability" and not f.fixed)
     ]
 
@@ -285,8 +259,8 @@ def missing_trivy(skip: str = "pass --if-available to skip the scan") -> str:
 def scan(
     catalog: Catalog, ref: ImageRef, out: Reporter, *, if_available: bool = False, **given: Any
 ) -> dict[str, Any] | None:
-    opts = scan_options(section(catalog, "scan"), catalog.root, **given)
-    trivy = find_trivy(str(section(catalog, "scan").get("trivy", "")))
+    opts = scan_options(catalog.settings, catalog.root, **given)
+    trivy = find_trivy(pick(catalog.settings, "scan", "trivy"))
     if trivy is None:
         if if_available:
             out.warn("trivy is not installed: scan skipped (--if-available)")
@@ -302,7 +276,7 @@ def scan(
         write_outputs(trivy, report_path, opts, out)
     summary = summarize(ref, report, opts)
     summary["upx"] = _upx_warning(engine, ref, out)
-    return finish(summary, opts, out)
+    return render(summary, opts, out)
 
 
 def run_trivy(argv: list[str]) -> None:
@@ -366,7 +340,7 @@ def _upx_warning(engine: Engine, ref: ImageRef, out: Reporter) -> list[str]:
     return packed
 
 
-def finish(summary: dict[str, Any], opts: ScanOptions, out: Reporter) -> dict[str, Any]:
+def render(summary: dict[str, Any], opts: ScanOptions, out: Reporter) -> dict[str, Any]:
     table = summary["counts"]
     for name in summary["expired_ignores"]:
         out.warn(f".trivyignore entry {name} has expired and no longer applies")

@@ -15,10 +15,11 @@ from typing import Any
 from .. import process
 from ..catalog import Catalog
 from ..engine import Container, Engine
-from ..errors import CheckFailed, UsageError
+from ..errors import CheckFailed
 from ..plans import OCI
 from ..report import Reporter, human_size
-from . import Check, ImageRef, failed_names, print_checks, require_image, section
+from ..settings import pick
+from . import Check, ImageRef, failed_names, print_checks, require_image
 
 PRODUCTION_UID = 1001
 NS = 1_000_000_000
@@ -273,20 +274,9 @@ def check_no_shell(engine: Engine, ref: ImageRef) -> Check:
 
 
 def budget_for(catalog: Catalog, ref: ImageRef, override: str | int | None = None) -> int:
-    if override:
-        return int(positive(override, "--budget-mb"))
-    return int(ref.service.budget_mb or catalog.budgets_mb[ref.service.language.name])
-
-
-def positive(value: str | float, what: str) -> float:
-    """Numbers from the command line arrive as text; Invoke's own casting would end in a traceback."""
-    try:
-        number = float(value)
-    except ValueError:
-        number = -1.0
-    if number <= 0:
-        raise UsageError(f"{what} {value!r} must be a positive number")
-    return number
+    """--budget-mb, then [tool.sos-images.services.<name>] budget-mb, then the language's budget."""
+    given = pick(catalog.settings, f"services.{ref.service.name}", "budget-mb", override, "--budget-mb")
+    return int(given or catalog.budgets_mb[ref.service.language.name])
 
 
 def verify(
@@ -299,7 +289,7 @@ def verify(
     engine: Engine | None = None,
 ) -> VerifyResult:
     """Run every check, print the table (or JSON), raise CheckFailed naming the failed checks."""
-    wait = positive(timeout or section(catalog, "verify").get("health-timeout", 60), "--timeout")
+    wait = pick(catalog.settings, "verify", "health-timeout", timeout, "--timeout")
     budget = budget_for(catalog, ref, budget_mb)
     engine = engine or Engine()
     engine.ping()
@@ -310,7 +300,7 @@ def verify(
     checks += runtime_checks(engine, ref, config, wait)
     checks += [check_version_flag(engine, ref, config), check_no_shell(engine, ref)]
     result = VerifyResult(ref, tuple(checks))
-    finish(result, out)
+    render(result, out)
     return result
 
 
@@ -323,7 +313,7 @@ def announce(ref: ImageRef, config: dict[str, Any], out: Reporter) -> None:
     )
 
 
-def finish(result: VerifyResult, out: Reporter) -> None:
+def render(result: VerifyResult, out: Reporter) -> None:
     print_checks(out, f"verify {result.ref.image}", result.checks)
     if out.json_mode:
         out.emit_json(result.to_dict())
