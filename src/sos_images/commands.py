@@ -64,7 +64,7 @@ def push_service(
     engine.ping()
     source = local_source(plan, engine)
     pushed = push(plan, engine, out)
-    index = describe_pushed(pushed[0].ref) if pushed else {}
+    index = describe_pushed(pushed[0].ref, engine) if pushed else {}
     if index:
         out.fields([("Platforms", ", ".join(index["platforms"])), ("Provenance", index["provenance"])], level="PUSH")
     return result | {

@@ -218,10 +218,14 @@ class Engine:
     def remote_digest(self, reference: str) -> str | None:
         """The digest a tag points at in its registry, asked through the engine (its certs.d, its insecure
         loopback rule, the docker config's credentials); None when the registry does not have it."""
+        return (self.distribution(reference) or {}).get("Descriptor", {}).get("digest")
+
+    def distribution(self, reference: str) -> dict[str, Any] | None:
+        """The engine's view of a pushed tag: its descriptor and the platforms of its index (or None)."""
         import docker
 
         try:
-            return self._sdk.api.inspect_distribution(reference)["Descriptor"]["digest"]
+            return self._sdk.api.inspect_distribution(reference)
         except docker.errors.APIError:
             return None
 

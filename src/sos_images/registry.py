@@ -16,6 +16,8 @@ from .refs import ImageRef
 from .report import Reporter
 from .tags import TagPolicy, release_tags
 
+INDEX_TYPES = ("application/vnd.oci.image.index.v1+json", "application/vnd.docker.distribution.manifest.list.v2+json")
+
 
 def _first(environ: Mapping[str, str], names: tuple[str, ...]) -> str:
     return next((environ[n] for n in names if environ.get(n)), "")
@@ -147,11 +149,12 @@ def _progress(out: Reporter) -> Callable[[dict[str, Any]], None]:
     return show
 
 
-def describe_pushed(ref: str) -> dict[str, Any]:
+def describe_pushed(ref: str, engine: Engine | None = None) -> dict[str, Any]:
     """What the registry holds under `ref`: its platforms and whether provenance travels with it.
 
-    Read back with `docker buildx imagetools inspect --raw` (the docker config's credentials); a registry that
-    cannot be read this way gives an empty answer, never a failed push.
+    Read back with `docker buildx imagetools inspect --raw` (the docker config's credentials). buildx does
+    not read the engine's certs.d, so a registry with a private CA is asked through the engine instead
+    (`engine.distribution`). A registry that answers neither way gives an empty answer, never a failed push.
     """
     proc = process.run(
         ["docker", "buildx", "imagetools", "inspect", "--raw", ref], capture=True, echo=False, check=False
@@ -160,7 +163,25 @@ def describe_pushed(ref: str) -> dict[str, Any]:
         manifest = json.loads(proc.stdout) if proc.returncode == 0 else {}
     except ValueError:
         manifest = {}
-    return index_facts(manifest)
+    if manifest or engine is None:
+        return index_facts(manifest)
+    return distribution_facts(engine.distribution(ref) or {})
+
+
+def distribution_facts(data: dict[str, Any]) -> dict[str, Any]:
+    """index_facts from the engine's distribution inspect: BuildKit gives attestation manifests the
+    platform unknown/unknown, which is how they show there."""
+    if not data:
+        return {}
+    if data.get("Descriptor", {}).get("mediaType") not in INDEX_TYPES:
+        return {"index": False, "platforms": [], "provenance": "unknown"}
+    platforms, attested = [], False
+    for plat in data.get("Platforms") or []:
+        if plat.get("os") == plat.get("architecture") == "unknown":
+            attested = True
+            continue
+        platforms.append("/".join(p for p in (plat.get("os"), plat.get("architecture"), plat.get("variant")) if p))
+    return {"index": True, "platforms": platforms, "provenance": "present" if attested else "absent"}
 
 
 def index_facts(manifest: dict[str, Any]) -> dict[str, Any]:

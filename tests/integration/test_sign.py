@@ -72,6 +72,12 @@ def test_publish_sign_then_verify_signed_passes_naming_the_digest(registry, keys
     assert published["report"]["sign"]["signed"].endswith(digest)
 
 
+def test_the_push_report_reads_back_platforms_and_provenance_over_http_and_tls(published) -> None:
+    """buildx imagetools cannot read a registry with a private CA; the engine (its certs.d) can."""
+    push = published["report"]["push"]
+    assert (push["index"], push["platforms"], push["provenance"]) == (True, ["linux/amd64"], "present")
+
+
 def test_another_key_fails_in_one_line(registry, keys, published) -> None:
     result = check(registry, keys["other"])
     lines = errors(result)
