@@ -143,8 +143,14 @@ def scan(session: nox.Session, service: str) -> None:
 @nox.session(venv_backend="none", default=False)
 @nox.parametrize(("service", "registry"), _service_registries())
 def push(session: nox.Session, service: str, registry: str) -> None:
-    """Push one built image with the release tag policy (invoke push)."""
-    invoke_task(session, "push", "--service", service, "--registry", registry)
+    """Push one built image with the release tag policy (invoke push); signed and attested when
+    [tool.sos-images.sign] names a key or keyless signing, so what CI ships is what verify --signed checks."""
+    invoke_task(session, "push", "--service", service, "--registry", registry, *_sign_flags())
+
+
+def _sign_flags() -> tuple[str, ...]:
+    table = (CATALOG.settings.get("sign") or {}) if CATALOG else {}
+    return ("--sign",) if table.get("key") or table.get("keyless") else ()
 
 
 def _test_requirements(*names: str) -> list[str]:

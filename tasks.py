@@ -175,6 +175,9 @@ PUSH_HELP = {
     "sha": "also push sha-<short commit>",
     "latest": "push 'latest' for a release of the default target (--no-latest to skip)",
     "dry-run": "print the references that would be pushed, push nothing",
+    "sign": "then sign the pushed digest and attest its SBOM with cosign",
+    "key": "with --sign: cosign key (a file, env://VAR or a KMS URI); default [tool.sos-images.sign] key",
+    "keyless": "with --sign: keyless signing (CI's OIDC token, Fulcio, Rekor)",
     "json": "print the pushed references and digests as JSON",
 }
 
@@ -191,14 +194,18 @@ def push(
     sha: bool = False,
     latest: bool = True,
     dry_run: bool = False,
+    sign: bool = False,
+    key: str = "",
+    keyless: bool = False,
     json: bool = False,
 ) -> None:
-    """Tag a built image with the release tag policy and push every tag."""
+    """Tag a built image with the release tag policy and push every tag; with --sign sign and attest it."""
     import sos_images.commands
 
-    out = Reporter(json)
+    catalog, out = _catalog(), Reporter(json)
+    signing = _ready_to_sign(catalog, key, keyless) if sign and not dry_run else None
     result = sos_images.commands.push_service(
-        _catalog(),
+        catalog,
         service,
         registry,
         version,
@@ -209,8 +216,29 @@ def push(
         latest=None if latest else False,
         dry_run=dry_run,
     )
+    if signing:
+        result["sign"] = _sign_pushed(catalog, service, target, version, registry, result["digest"], signing, out)
     if json:
         out.emit_json(result)
+
+
+def _ready_to_sign(catalog: Any, key: str, keyless: bool) -> Any:
+    """The signing settings, checked (cosign, key, password) before anything is built or pushed."""
+    import sos_images.sign
+
+    signing = _signing(catalog, key, keyless, False)
+    sos_images.sign.ready(signing)
+    return signing
+
+
+def _sign_pushed(
+    catalog: Any, service: str, target: str, version: str, registry: str, digest: str, signing: Any, out: Reporter
+) -> dict[str, Any]:
+    """Sign and attest the digest this push reported, not whatever the tag points at by now."""
+    import sos_images.sign
+
+    ref = refs.resolve(catalog, service, target, version, registry)
+    return sos_images.sign.sign_and_attest(ref, digest, signing, out)
 
 
 PUBLISH_HELP = (
@@ -248,12 +276,9 @@ def publish(
     """Build (named for the registry), push, and with --sign sign and attest; stops at the first failure."""
     import sos_images.build
     import sos_images.commands
-    import sos_images.sign
 
     catalog, out = _catalog(), Reporter(json)
-    signing = _signing(catalog, key, keyless, False) if sign else None
-    if signing:  # a missing key, password or cosign is found before anything is built or pushed
-        sos_images.sign.ready(signing)
+    signing = _ready_to_sign(catalog, key, keyless) if sign else None
     options = _build_options(
         version=version,
         target=target,
@@ -271,9 +296,8 @@ def publish(
         catalog, service, registry, version, target, out, semver=semver, sha=sha, latest=latest_tag
     )
     report: dict[str, Any] = {"build": built.to_dict(), "push": pushed}
-    if signing:  # the digest this push reported, not whatever the tag points at by now
-        ref = refs.resolve(catalog, service, target, version, registry)
-        report["sign"] = sos_images.sign.sign_and_attest(ref, pushed["digest"], signing, out)
+    if signing:
+        report["sign"] = _sign_pushed(catalog, service, target, version, registry, pushed["digest"], signing, out)
     if json:
         out.emit_json(report)
 

@@ -5,14 +5,15 @@ from __future__ import annotations
 import base64
 import json
 import subprocess
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from tests.conftest import invoke
-from tests.integration.conftest import RUN_ID
+from tests.conftest import REPO, invoke
+from tests.integration.conftest import RUN_ID, copy_repo
 from tests.integration.registry import LocalRegistry, local_registry
 from tests.integration.shims import recorded_calls, recording_path
 
@@ -159,6 +160,29 @@ def test_a_multi_platform_index_is_signed_once_and_verifies_for_each_platform(re
             env={**_env(), **registry.env}, capture_output=True, text=True,
         )  # fmt: skip
         assert out.returncode == 0, out.stderr
+
+
+def test_push_sign_and_the_nox_push_session_sign_what_they_push(registry, keys, tmp_path) -> None:
+    """invoke push --sign; and a push session signs by itself once [tool.sos-images.sign] names a key."""
+    repo = copy_repo(tmp_path, ("device-service",))
+    with (repo / "pyproject.toml").open("a") as toml:
+        toml.write(f'\n[tool.sos-images.sign]\nkey = "{keys["key"]}"\n')
+    env = {**registry.env, "COSIGN_PASSWORD": PASSWORD, "SOS_IMAGES_ROOT": str(repo)}
+    by_task, by_nox = f"v5.0.0-p{RUN_ID}", f"v5.0.1-n{RUN_ID}"
+    for version in (by_task, by_nox):
+        assert invoke("build", "-s", "device-service", "-r", "private", "-v", version, env=env).returncode == 0
+    pushed = invoke("push", "-s", "device-service", "-r", "private", "-v", by_task, "--sign", "--json", env=env)
+    assert pushed.returncode == 0, pushed.stderr[-3000:]
+    assert json.loads(pushed.stdout)["sign"]["signed"].endswith(registry.digest(f"sos-app/device-service:{by_task}"))
+    session = "push(service='device-service', registry='private')"
+    nox = subprocess.run(
+        [sys.executable, "-m", "nox", "-f", str(REPO / "noxfile.py"), "-s", session, "--", "--version", by_nox],
+        cwd=repo, env={**_env(), **env}, capture_output=True, text=True, timeout=600,
+    )  # fmt: skip
+    assert nox.returncode == 0, nox.stderr[-3000:]
+    assert "--sign" in nox.stderr
+    for version in (by_task, by_nox):
+        assert check(registry, keys["pub"], version=version).returncode == 0
 
 
 def errors(result: subprocess.CompletedProcess[str]) -> list[str]:
