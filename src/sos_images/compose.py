@@ -17,6 +17,7 @@ from typing import Any
 from .catalog import Catalog, Service
 from .errors import UsageError
 from .refs import image_tag, repository
+from .settings import pick
 
 FILES = {"development": "compose.yaml", "production": "compose.production.yaml"}
 TAG_VAR = "SOS_IMAGE_TAG"  # image tag of the stack's images (default latest), e.g. a test run's own
@@ -62,18 +63,12 @@ def host_ports(catalog: Catalog) -> dict[str, HostPorts]:
     index: dict[str, int] = {}
     for svc in catalog.services.values():
         i = index[svc.language.name] = index.get(svc.language.name, -1) + 1
-        override = catalog.settings.get("services", {}).get(svc.name, {})
-        app = _port_setting(svc.name, "host-port", override.get("host-port", svc.port + i))
-        debug = _port_setting(svc.name, "debug-host-port", override.get("debug-host-port", svc.language.debug_port + i))
+        table = f"services.{svc.name}"  # the schema checked these when the catalog loaded
+        app = pick(catalog.settings, table, "host-port") or svc.port + i
+        debug = pick(catalog.settings, table, "debug-host-port") or svc.language.debug_port + i
         ports[svc.name] = HostPorts(svc, app, debug)
     _check_distinct(ports.values())
     return ports
-
-
-def _port_setting(service: str, key: str, value: Any) -> int:
-    if isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= 65535:
-        raise UsageError(f"[tool.sos-images.services.{service}] {key} must be a port number 1-65535: got {value!r}")
-    return value
 
 
 def _check_distinct(all_ports: Any) -> None:
