@@ -74,31 +74,22 @@ def number(value: Any, percent: bool = False) -> float:
 
 
 def whole(low: int, high: int) -> tuple[Check, str]:
-    expected = f"a whole number {low}-{high}"
-
-    def check(value: Any) -> int:
-        try:
-            found = number(value)
-        except Wrong:
-            raise Wrong(expected) from None
-        if isinstance(value, float) or not found.is_integer() or not low <= found <= high:
-            raise Wrong(expected)
-        return int(found)
-
-    return check, expected
+    return _bounded(f"a whole number {low}-{high}", lambda n: n.is_integer() and low <= n <= high, int)
 
 
 def seconds(high: int) -> tuple[Check, str]:
-    expected = f"a number of seconds above 0, at most {high}"
+    return _bounded(f"a number of seconds above 0, at most {high}", lambda n: 0 < n <= high, float)
 
-    def check(value: Any) -> float:
+
+def _bounded(expected: str, within: Callable[[float], bool], kind: Callable[[float], Any]) -> tuple[Check, str]:
+    def check(value: Any) -> Any:
         try:
             found = number(value)
         except Wrong:
             raise Wrong(expected) from None
-        if not 0 < found <= high:
+        if (kind is int and isinstance(value, float)) or not within(found):  # 8080.0 in TOML is not a port
             raise Wrong(expected)
-        return found
+        return kind(found)
 
     return check, expected
 

@@ -34,6 +34,12 @@ KINDS = {
     "Misconfigurations": "misconfiguration",
     "Licenses": "license",
 }
+TRIVY_FIELDS = {  # kind -> Trivy's fields for (rule, message)
+    "vulnerability": ("VulnerabilityID", "Title"),
+    "secret": ("RuleID", "Title"),
+    "misconfiguration": ("AVDID", "Title"),
+    "license": ("Name", "Category"),
+}
 TRIVY_ENV = "SOS_TRIVY"
 NO_DB_REASONS = {  # what trivy says -> what it means
     "cannot be specified on the first run": "--skip-db-update, but no database in the cache yet",
@@ -141,32 +147,21 @@ def findings(report: Mapping[str, Any]) -> list[Finding]:
 
 
 def trivy_finding(kind: str, target: str, item: Mapping[str, Any]) -> Finding:
-    severity = str(item.get("Severity") or "UNKNOWN").upper()
-    if kind == "vulnerability":
-        return Finding(
-            "trivy",
-            kind,
-            item.get("VulnerabilityID", ""),
-            severity,
-            target,
-            item.get("Title", ""),
-            package=item.get("PkgName", ""),
-            installed=item.get("InstalledVersion", ""),
-            fixed=item.get("FixedVersion", ""),
-        )
-    if kind == "license":
-        return Finding(
-            "trivy",
-            kind,
-            item.get("Name", ""),
-            severity,
-            target,
-            item.get("Category", ""),
-            package=item.get("PkgName", ""),
-        )
-    rule = item.get("RuleID") if kind == "secret" else item.get("AVDID") or item.get("ID")
+    """One entry of a Trivy result as a Finding; packages keep their installed and fixed versions."""
+    rule, message = TRIVY_FIELDS[kind]
     line = item.get("StartLine") or (item.get("CauseMetadata") or {}).get("StartLine") or 0
-    return Finding("trivy", kind, rule or "", severity, target, item.get("Title", ""), line=int(line))
+    return Finding(
+        "trivy",
+        kind,
+        item.get(rule) or item.get("ID", ""),
+        str(item.get("Severity") or "UNKNOWN").upper(),
+        target,
+        item.get(message, ""),
+        line=int(line),
+        package=item.get("PkgName", ""),
+        installed=item.get("InstalledVersion", ""),
+        fixed=item.get("FixedVersion", ""),
+    )
 
 
 def parse_ignorefile(text: str, today: date) -> tuple[set[str], list[str]]:
