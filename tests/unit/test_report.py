@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import os
 import subprocess
 import sys
 
@@ -10,7 +11,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from sos_images.report import Reporter
+from sos_images.report import NO_EMOJI, Reporter
 from tests.conftest import REPO
 
 LINES = [
@@ -18,7 +19,7 @@ LINES = [
     "Build Date:   2026-11-28T21:46:11Z",  # ':46:' looks like an emoji code and is none
     "docker run --rm -p 8080:8080 -p 2345:2345 ghcr.io/sos-app/device-service:v1.2.3-development",
     "done :smile: :thumbs_up: :warning-emoji: :red_heart-text: :+1: :100: :: :1234:",
-    "a:smile:b::smile:::warning::",
+    "a:smile:b::smile:::warning:: :46-emoji: :00:smile: 12:30:100:",
     "naïve café 日本語 ✅ " + "x" * 300,
     "",
     "  leading and trailing  ",
@@ -69,9 +70,27 @@ def test_a_build_report_on_a_pipe_does_not_load_rich() -> None:
         "out.rule('SOS App'); out.fields([('Build Date', '2026-11-28T21:46:11Z')]); out.success('built :smile:'); "
         "sys.exit('rich.console' in sys.modules)"
     )
-    env_free = {"FORCE_COLOR", "TTY_COMPATIBLE"}
-    env = {k: v for k, v in __import__("os").environ.items() if k not in env_free}
-    assert subprocess.run([sys.executable, "-c", code], cwd=REPO, env=env).returncode == 0
+    assert subprocess.run([sys.executable, "-c", code], cwd=REPO, env=_uncoloured()).returncode == 0
+
+
+def _uncoloured() -> dict[str, str]:
+    return {k: v for k, v in os.environ.items() if k not in ("FORCE_COLOR", "TTY_COMPATIBLE")}
+
+
+def test_no_emoji_is_named_with_two_digits() -> None:
+    """The Reporter does not load rich's emoji table for a time's ':46:' (see report.NO_EMOJI)."""
+    from rich._emoji_codes import EMOJI
+
+    assert not [name for name in EMOJI if NO_EMOJI.fullmatch(name)]
+
+
+def test_times_do_not_load_the_emoji_table() -> None:
+    code = (
+        "import io, sys; from sos_images.report import Reporter; out = Reporter(stream=io.StringIO()); "
+        "out.fields([('Build Date', '2026-11-28T21:46:11Z'), ('Next', 'docker run -p 8080:8080 ghcr.io/sos-app/x:v1')]); "
+        "sys.exit('rich._emoji_codes' in sys.modules)"
+    )
+    assert subprocess.run([sys.executable, "-c", code], cwd=REPO, env=_uncoloured()).returncode == 0
 
 
 def test_a_terminal_still_gets_rich(monkeypatch: pytest.MonkeyPatch) -> None:
