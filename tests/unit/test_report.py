@@ -87,7 +87,7 @@ def test_no_emoji_is_named_with_two_digits() -> None:
 def test_times_do_not_load_the_emoji_table() -> None:
     code = (
         "import io, sys; from sos_images.report import Reporter; out = Reporter(stream=io.StringIO()); "
-        "out.fields([('Build Date', '2026-11-28T21:46:11Z'), ('Next', 'docker run -p 8080:8080 ghcr.io/sos-app/x:v1')]); "
+        "out.fields([('Build Date', '2026-11-28T21:46:11Z'), ('Next', 'docker run -p 8080:8080 x:v1')]); "
         "sys.exit('rich._emoji_codes' in sys.modules)"
     )
     assert subprocess.run([sys.executable, "-c", code], cwd=REPO, env=_uncoloured()).returncode == 0
