@@ -27,8 +27,8 @@ class Reporter:
     """Levelled lines. With json=True everything human goes to stderr and stdout holds only the JSON.
 
     rich styles the lines on a terminal. Elsewhere (a pipe, a file, CI's log) it would print them unstyled, so
-    there the Reporter writes them itself, byte for byte as rich would, and rich (~40 ms to import) is loaded
-    only for a table.
+    there the Reporter writes them itself, byte for byte as rich would, and rich (~20 ms to import) is loaded
+    only for a table or for a line whose text rich could change (brackets, backslashes, tabs, control codes).
     """
 
     def __init__(self, json_mode: bool = False, stream: IO[str] | None = None) -> None:
