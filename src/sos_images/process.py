@@ -7,6 +7,7 @@ secrets by stdin or environment, never on argv. The engine itself is reached thr
 from __future__ import annotations
 
 import contextlib
+import functools
 import os
 import re
 import shlex
@@ -160,8 +161,10 @@ def _client_major(program: str) -> int:
     return int(match.group(1)) if match else 999
 
 
+@functools.cache
 def builder_platforms(builder: str | None = None) -> tuple[str, ...]:
-    """The platforms a buildx builder can run RUN steps for (native and emulated), from `docker buildx inspect`."""
+    """The platforms a buildx builder can run RUN steps for (native and emulated), from `docker buildx inspect`:
+    once per builder and process, not once per image of a multi-platform build-all."""
     argv = ["docker", "buildx", "inspect", *([builder] if builder else [])]
     out = run(argv, capture=True, echo=False, check=False)
     for line in out.stdout.splitlines():
@@ -175,11 +178,19 @@ def builder_platforms(builder: str | None = None) -> tuple[str, ...]:
 
 def source_info(root: Path, environ: Mapping[str, str] = os.environ) -> SourceInfo:
     """Commit and creation date. The date is SOURCE_DATE_EPOCH, else the commit time: rebuilds are reproducible."""
-    out = run(["git", "-C", str(root), "log", "-1", "--format=%H %ct"], capture=True, echo=False, check=False)
-    commit, _, ctime = out.stdout.strip().partition(" ") if out.returncode == 0 else ("unknown", "", "")
+    commit, ctime = _head(str(root))
     epoch = environ.get("SOURCE_DATE_EPOCH") or ctime
     created = datetime.fromtimestamp(int(epoch), UTC) if epoch else datetime.now(UTC).replace(microsecond=0)
     return SourceInfo(commit=commit or "unknown", created=created.strftime("%Y-%m-%dT%H:%M:%SZ"))
+
+
+@functools.cache
+def _head(root: str) -> tuple[str, str]:
+    """The commit checked out at root and its time, asked of git once per process: build-all plans every image
+    (and publish builds, then pushes) with the same answer instead of one git call each."""
+    out = run(["git", "-C", root, "log", "-1", "--format=%H %ct"], capture=True, echo=False, check=False)
+    commit, _, ctime = out.stdout.strip().partition(" ") if out.returncode == 0 else ("unknown", "", "")
+    return commit, ctime
 
 
 # --- Containers seen from the host -------------------------------------------------------------------

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import importlib
 import json
+import os
+import re
 import sys
 import threading
 from collections.abc import Iterable, Sequence
@@ -12,17 +14,30 @@ from typing import IO, Any
 
 LEVEL_STYLES = {"INFO": "blue", "BUILD": "magenta", "SUCCESS": "green", "WARNING": "yellow", "ERROR": "red"}
 RULE = "=" * 67
+# Text that rich prints unchanged where it does not style, but for its :emoji: codes: no bracket or backslash
+# (markup, and its escapes, split the text where emoji codes are looked for), no tab (expanded), no control
+# code (some are stripped).
+PLAIN_TEXT = re.compile(r"[^\[\\\x00-\x1f\x7f]*")
+PLAIN_LEVEL = re.compile(r"[A-Za-z]+")
+EMOJI_CODE = re.compile(r"(:(\S*?)(?:(?:\-)(emoji|text))?:)")  # rich's own pattern
+NO_EMOJI = re.compile(r"\d\d")  # no emoji is named with two digits, as the ':46:' of a time is
 
 
 class Reporter:
-    """Levelled lines. With json=True everything human goes to stderr and stdout holds only the JSON."""
+    """Levelled lines. With json=True everything human goes to stderr and stdout holds only the JSON.
+
+    rich styles the lines on a terminal. Elsewhere (a pipe, a file, CI's log) it would print them unstyled, so
+    there the Reporter writes them itself, byte for byte as rich would, and rich (~20 ms to import) is loaded
+    only for a table or for a line whose text rich could change (brackets, backslashes, tabs, control codes).
+    """
 
     def __init__(self, json_mode: bool = False, stream: IO[str] | None = None) -> None:
         self.json_mode = json_mode
         self.stream = stream or (sys.stderr if json_mode else sys.stdout)
         self._console: Any = None
-        # rich costs ~50 ms to import: load it in the background while the caller plans (git, engine facts).
-        threading.Thread(target=importlib.import_module, args=("rich.console",), daemon=True).start()
+        self._plain = not _styled(self.stream)
+        if not self._plain:  # load rich in the background while the caller plans (git, engine facts)
+            threading.Thread(target=importlib.import_module, args=("rich.console",), daemon=True).start()
 
     @property
     def console(self) -> Any:
@@ -33,6 +48,10 @@ class Reporter:
         return self._console
 
     def line(self, level: str, text: str) -> None:
+        if self._plain and PLAIN_LEVEL.fullmatch(level) and PLAIN_TEXT.fullmatch(text):
+            self.stream.write(f"[{level}] {_emoji(text)}\n")
+            self.stream.flush()
+            return
         style = LEVEL_STYLES.get(level, "white")
         self.console.print(f"[{style}]\\[{level}][/{style}] {_escape(text)}")
 
@@ -76,6 +95,27 @@ def _escape(text: str) -> str:
     from rich.markup import escape
 
     return escape(text)
+
+
+def _styled(stream: IO[str]) -> bool:
+    """Whether rich may style what it prints to stream (rich's own test, erring towards yes): a terminal, colour
+    forced by the environment, or a notebook."""
+    if "FORCE_COLOR" in os.environ or "TTY_COMPATIBLE" in os.environ or "IPython" in sys.modules:
+        return True
+    try:
+        return bool(stream.isatty())
+    except (AttributeError, ValueError):  # no isatty, or a closed stream: rich says "not a terminal" too
+        return False
+
+
+def _emoji(text: str) -> str:
+    """rich's :emoji: codes, replaced as its markup does. Its table (3 ms to load) is read only when a code
+    could be in it: not for the times of a build report."""
+    if all(NO_EMOJI.fullmatch(code.group(2)) for code in EMOJI_CODE.finditer(text)):
+        return text
+    from rich._emoji_replace import _emoji_replace
+
+    return _emoji_replace(text)
 
 
 def human_size(size: int) -> str:
