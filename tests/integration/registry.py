@@ -147,8 +147,19 @@ def local_registry(root: Path, tls: bool = False) -> Iterator[LocalRegistry]:
         yield reg
     finally:
         reg.stop()
+        _untag_local(reg.host)
         if tls:
             shutil.rmtree(Path("/etc/docker/certs.d") / reg.host, ignore_errors=True)
+
+
+def _untag_local(host: str) -> None:
+    """The tags pushes made under this registry's name: gone with it, so test runs do not pile up tags."""
+    listed = subprocess.run(
+        ["docker", "images", "--format", "{{.Repository}}:{{.Tag}}"], capture_output=True, text=True, check=False
+    )
+    tags = [t for t in listed.stdout.split() if t.startswith(f"{host}/")]
+    if tags:
+        subprocess.run(["docker", "rmi", "--force", *tags], capture_output=True, check=False)
 
 
 def env_without_credentials(reg: LocalRegistry) -> dict[str, str]:
