@@ -31,6 +31,7 @@ sys.path.insert(0, str(HERE / "src"))
 
 from sos_images.catalog import Catalog, load_catalog  # noqa: E402
 from sos_images.errors import ToolError  # noqa: E402
+from sos_images.settings import pick  # noqa: E402
 
 LINT_PATHS = ("src", "tests", "tasks.py", "noxfile.py")
 QUIET_LOGGERS = ("invoke", "urllib3", "docker")
@@ -149,8 +150,8 @@ def push(session: nox.Session, service: str, registry: str) -> None:
 
 
 def _sign_flags() -> tuple[str, ...]:
-    table = (CATALOG.settings.get("sign") or {}) if CATALOG else {}
-    return ("--sign",) if table.get("key") or table.get("keyless") else ()
+    configured = CATALOG and (pick(CATALOG.settings, "sign", "key") or pick(CATALOG.settings, "sign", "keyless"))
+    return ("--sign",) if configured else ()
 
 
 def _test_requirements(*names: str) -> list[str]:

@@ -247,15 +247,7 @@ def _sign_pushed(
     return sos_images.sign.sign_and_attest(ref, digest, signing, out)
 
 
-PUBLISH_HELP = (
-    {k: v for k, v in PUSH_HELP.items() if k != "dry-run"}
-    | BUILD_HELP
-    | {
-        "sign": "then sign the pushed digest and attest its SBOM with cosign",
-        "key": "with --sign: cosign key (a file, env://VAR or a KMS URI); default [tool.sos-images.sign] key",
-        "keyless": "with --sign: keyless signing (CI's OIDC token, Fulcio, Rekor)",
-    }
-)
+PUBLISH_HELP = {k: v for k, v in PUSH_HELP.items() if k != "dry-run"} | BUILD_HELP
 
 
 @sos_task(help=PUBLISH_HELP, iterable=["build_arg"])

@@ -50,6 +50,10 @@ class Key:
     expected: str  # for the reference
     shown: str | None = None  # the reference's default when the code computes it (None: `default`)
 
+    @property
+    def checker(self) -> tuple[Check, str]:
+        return self.check, self.expected
+
 
 def _show(value: Any) -> str:
     return json.dumps(value) if isinstance(value, (str, int, float, bool, list, dict)) else repr(value)
@@ -446,7 +450,7 @@ def pick(settings: Mapping[str, Any], table: str, name: str, given: Any = None, 
     """
     entry = schema_key(table, name)
     if not (given is None or given is False or (isinstance(given, str | tuple) and not given)):
-        return argument((entry.check, entry.expected), given, flag or f"--{name}")
+        return argument(entry.checker, given, flag or f"--{name}")
     values: Any = settings
     for part in table.split(".") if table else ():
         values = values.get(part, {}) if isinstance(values, Mapping) else {}

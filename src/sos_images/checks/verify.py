@@ -18,7 +18,7 @@ from ..engine import Container, Engine
 from ..errors import CheckFailed
 from ..plans import OCI
 from ..report import Reporter, human_size
-from ..settings import pick
+from ..settings import argument, pick, schema_key
 from . import Check, ImageRef, failed_names, print_checks, require_image
 
 PRODUCTION_UID = 1001
@@ -274,9 +274,10 @@ def check_no_shell(engine: Engine, ref: ImageRef) -> Check:
 
 
 def budget_for(catalog: Catalog, ref: ImageRef, override: str | int | None = None) -> int:
-    """--budget-mb, then [tool.sos-images.services.<name>] budget-mb, then the language's budget."""
-    given = pick(catalog.settings, f"services.{ref.service.name}", "budget-mb", override, "--budget-mb")
-    return int(given or catalog.budgets_mb[ref.service.language.name])
+    """--budget-mb (read like the key), then the service's budget-mb, then the language's: the catalog has both."""
+    if override:
+        return argument(schema_key("services.*", "budget-mb").checker, override, "--budget-mb")
+    return ref.service.budget_mb or catalog.budgets_mb[ref.service.language.name]
 
 
 def verify(
