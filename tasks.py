@@ -180,7 +180,9 @@ PUSH_HELP = {
     "semver": "require a semantic version and push MAJOR.MINOR.PATCH, MAJOR.MINOR, MAJOR too",
     "sha": "also push sha-<short commit>",
     "latest": "push 'latest' for a release of the default target (--no-latest to skip)",
-    "dry-run": "print the references that would be pushed, push nothing",
+    "dry-run": "read the registry and print which tags would be created, moved, kept or refused; push nothing",
+    "force": "overwrite a version or sha- tag that holds other content (deliberately; signs the new digest)",
+    "force-tags": "move floating tags (latest, MAJOR, MAJOR.MINOR) even to a lower version, or without a tag list",
     "sign": "then sign the pushed digest and attest its SBOM with cosign",
     "key": "with --sign: cosign key (a file, env://VAR or a KMS URI); default [tool.sos-images.sign] key",
     "keyless": "with --sign: keyless signing (CI's OIDC token, Fulcio, Rekor)",
@@ -200,6 +202,8 @@ def push(
     sha: bool = False,
     latest: bool = True,
     dry_run: bool = False,
+    force: bool = False,
+    force_tags: bool = False,
     sign: bool = False,
     key: str = "",
     keyless: bool = False,
@@ -221,6 +225,8 @@ def push(
         sha=sha,
         latest=None if latest else False,
         dry_run=dry_run,
+        force=force,
+        force_tags=force_tags,
     )
     if signing:
         result["sign"] = _sign_pushed(catalog, service, target, version, registry, result["digest"], signing, out)
@@ -247,7 +253,10 @@ def _sign_pushed(
     return sos_images.sign.sign_and_attest(ref, digest, signing, out)
 
 
-PUBLISH_HELP = {k: v for k, v in PUSH_HELP.items() if k != "dry-run"} | BUILD_HELP
+PUBLISH_HELP = BUILD_HELP | PUSH_HELP | {
+    "dry-run": "build locally (for the digest), read the registry, print which tags would be created, moved, kept "
+    "or refused; push and sign nothing",
+}
 
 
 @sos_task(help=PUBLISH_HELP, iterable=["build_arg"])
@@ -266,6 +275,9 @@ def publish(
     semver: bool = False,
     sha: bool = False,
     latest: bool = True,
+    dry_run: bool = False,
+    force: bool = False,
+    force_tags: bool = False,
     sign: bool = False,
     key: str = "",
     keyless: bool = False,
@@ -276,7 +288,7 @@ def publish(
     import sos_images.commands
 
     catalog, out = _catalog(), Reporter(json)
-    signing = _ready_to_sign(catalog, key, keyless) if sign else None
+    signing = _ready_to_sign(catalog, key, keyless) if sign and not dry_run else None
     options = _build_options(
         version=version,
         target=target,
@@ -291,8 +303,9 @@ def publish(
     built = sos_images.build.build(catalog, service, options, out)
     latest_tag = None if latest else False
     pushed = sos_images.commands.push_service(
-        catalog, service, registry, version, target, out, semver=semver, sha=sha, latest=latest_tag
-    )
+        catalog, service, registry, version, target, out, semver=semver, sha=sha, latest=latest_tag,
+        dry_run=dry_run, force=force, force_tags=force_tags,
+    )  # fmt: skip
     report: dict[str, Any] = {"build": built.to_dict(), "push": pushed}
     if signing:
         report["sign"] = _sign_pushed(catalog, service, target, version, registry, pushed["digest"], signing, out)

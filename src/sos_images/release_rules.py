@@ -252,7 +252,7 @@ def _floating(
     if not higher:
         scope = "the repository" if not line else f"the {base}.x line"
         return _moving(tag, "floating", exists, current, new, f"{request.version} is the highest in {scope}")
-    best = max(higher, key=lambda item: item[0].key())[1]
+    best = max(higher, key=lambda item: (item[0].key(), len(item[1]), item[1]))[1]  # v2.0.0 over 2.0.0
     if request.force_tags:
         why = f"moved back on purpose (--force-tags) although {best} is higher"
         return _moving(tag, "floating", exists, current, new, why)
