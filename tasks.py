@@ -253,10 +253,14 @@ def _sign_pushed(
     return sos_images.sign.sign_and_attest(ref, digest, signing, out)
 
 
-PUBLISH_HELP = BUILD_HELP | PUSH_HELP | {
-    "dry-run": "build locally (for the digest), read the registry, print which tags would be created, moved, kept "
-    "or refused; push and sign nothing",
-}
+PUBLISH_HELP = (
+    BUILD_HELP
+    | PUSH_HELP
+    | {
+        "dry-run": "build locally (for the digest), read the registry, print which tags would be created, moved, kept "
+        "or refused; push and sign nothing",
+    }
+)
 
 
 @sos_task(help=PUBLISH_HELP, iterable=["build_arg"])

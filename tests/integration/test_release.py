@@ -123,7 +123,7 @@ class _RefusingTagList(http.server.BaseHTTPRequestHandler):
     """A registry front that answers /v2/ but refuses every tag list, as a registry does to an account that
     may push but not list."""
 
-    def do_GET(self) -> None:  # noqa: N802 (the http.server API)
+    def do_GET(self) -> None:
         status = 401 if self.path.endswith("/tags/list") or "/tags/list?" in self.path else 200
         body = b'{"errors":[{"code":"DENIED","message":"listing is not allowed"}]}' if status == 401 else b"{}"
         self.send_response(status)
