@@ -7,7 +7,6 @@ key's password reaches cosign only as COSIGN_PASSWORD in its environment, never 
 from __future__ import annotations
 
 import ipaddress
-import json
 import os
 import tempfile
 from collections.abc import Mapping
@@ -17,7 +16,7 @@ from typing import Any
 
 from . import process
 from .engine import Engine
-from .errors import CheckFailed, CommandFailed, ToolError, UsageError
+from .errors import CheckFailed, CommandFailed, ToolError, UsageError, tool_json
 from .refs import ImageRef
 from .report import Reporter
 from .settings import pick
@@ -157,22 +156,54 @@ def verify_signed(ref: ImageRef, public_key: str, opts: SignSettings, out: Repor
     tagged = f"{ref.repository}:{ref.tag}"
     digest = remote_digest(tagged)
     try:
-        claims = json.loads(_cosign(verify_argv(tagged, public_key, opts), f"signature check of {tagged}"))
+        claims = tool_json("cosign verify", _cosign(verify_argv(tagged, public_key, opts), f"check of {tagged}"), list)
         _cosign(verify_argv(tagged, public_key, opts, attestation=True), f"SBOM attestation check of {tagged}")
     except CommandFailed as exc:
         raise CheckFailed(f"{exc}: do not deploy {tagged} ({digest})") from None
-    signed = sorted({c["critical"]["image"]["docker-manifest-digest"] for c in claims})
+    try:
+        signed = sorted({c["critical"]["image"]["docker-manifest-digest"] for c in claims})
+    except (KeyError, TypeError):
+        raise CommandFailed("cosign verify printed claims without critical.image.docker-manifest-digest") from None
     if signed != [digest]:
         raise CheckFailed(f"{tagged} points at {digest} but the signatures are for {', '.join(signed)}")
     out.success(f"{tagged} = {digest}: signed with {public_key}, SBOM attestation ({opts.sbom_format}) verified")
     return {"reference": tagged, "digest": digest, "key": public_key, "signatures": len(claims), "attested": True}
 
 
-def sign_and_attest(ref: ImageRef, digest: str, opts: SignSettings, out: Reporter) -> dict[str, str]:
-    """publish --sign: sign then attest the digest just pushed; a failure says what was already done."""
-    signed = sign(ref, digest, opts, out)
+def signed_by_key(target: str, opts: SignSettings, *, attestation: bool = False) -> bool:
+    """Whether repository@digest already carries a signature (or the SBOM attestation) by the signing key.
+
+    The public half comes from the key itself (`cosign public-key`), so a re-run recognises its own signature.
+    A keyless signature names an identity, not a key: keyless re-runs sign again.
+    """
+    if opts.keyless:
+        return False
+    with tempfile.TemporaryDirectory(prefix="sos-pub-") as tmp:
+        public = Path(tmp) / "cosign.pub"
+        derived = process.run(["cosign", "public-key", "--key", opts.key, "--outfile", str(public)],
+                              capture=True, echo=False, check=False)  # fmt: skip
+        if derived.returncode != 0:
+            return False
+        argv = verify_argv(target, str(public), opts, attestation=attestation)
+        return process.run(argv, capture=True, echo=False, check=False).returncode == 0
+
+
+def sign_and_attest(ref: ImageRef, digest: str, opts: SignSettings, out: Reporter) -> dict[str, Any]:
+    """publish --sign: sign then attest the pushed digest, each unless this key already did (a re-run after a job
+    died between push and sign completes it; a re-run of a signed release adds nothing). A failure says what was
+    already done."""
+    target = f"{ref.repository}@{digest}"
+    skipped = []
+    if signed_by_key(target, opts):
+        out.line("SIGN", f"{target} is already signed by this key: not signed again")
+        skipped.append("sign")
+    else:
+        sign(ref, digest, opts, out)
+    if signed_by_key(target, opts, attestation=True):
+        out.line("SIGN", f"{target} already has its {opts.sbom_format} SBOM attestation by this key")
+        return {"signed": target, "attested": target, "skipped": [*skipped, "attest"]}
     try:
-        attested = attest(ref, digest, opts, out)
+        attest(ref, digest, opts, out)
     except ToolError as exc:
-        raise type(exc)(f"built, pushed and signed {signed}, but not attested: {exc}") from None
-    return {"signed": signed, "attested": attested}
+        raise type(exc)(f"built, pushed and signed {target}, but not attested: {exc}") from None
+    return {"signed": target, "attested": target, "skipped": skipped}
