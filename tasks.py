@@ -102,6 +102,15 @@ def services(c: Context, json: bool = False) -> None:
     sos_images.commands.list_services(_catalog(), Reporter(json))
 
 
+@sos_task(help={"builder": "buildx builder to describe (default: the current one)", "json": "print the facts as JSON"})
+@edge
+def doctor(c: Context, builder: str = "", json: bool = False) -> None:
+    """Say which engine, endpoint, docker context and builder the tasks use (exit 3 if the engine does not answer)."""
+    import sos_images.doctor
+
+    sos_images.doctor.diagnose(Reporter(json), builder or None)
+
+
 @sos_task(
     help={
         "service": "service folder under services/ (see 'invoke services')",
@@ -752,6 +761,7 @@ def compose(c: Context, check: bool = False) -> None:
 
 ns = Collection(
     services,
+    doctor,
     build,
     login,
     push,

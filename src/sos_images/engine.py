@@ -10,14 +10,15 @@ from __future__ import annotations
 import contextlib
 import http.client
 import json
-import os
 import re
 import socket
 import time
 import urllib.parse
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterator
 from typing import IO, Any
 
+from . import endpoint as endpoint_mod
+from .endpoint import Endpoint
 from .errors import CommandFailed, EnvironmentProblem
 from .platforms import EngineFacts
 
@@ -45,6 +46,40 @@ class _UnixHTTPConnection(http.client.HTTPConnection):
         self.sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
         self.sock.settimeout(self.timeout)
         self.sock.connect(self.path)
+
+
+def sdk_client(endpoint: Endpoint, timeout: int = 300) -> Any:
+    """A Docker SDK client for exactly this endpoint (never docker.from_env, which reads DOCKER_HOST itself)."""
+    import docker  # lazy: see module docstring
+
+    try:
+        if endpoint.scheme == "ssh":  # the ssh binary, as the docker CLI does (honours ~/.ssh/config)
+            return docker.DockerClient(base_url=endpoint.host, use_ssh_client=True, timeout=timeout)
+        client = docker.DockerClient(base_url=endpoint.host, tls=_tls_config(endpoint), timeout=timeout)
+    except docker.errors.DockerException as exc:
+        raise endpoint.unreachable(str(exc).splitlines()[0][:160]) from None
+    _pin_verify(client.api)
+    return client
+
+
+def _tls_config(endpoint: Endpoint) -> Any:
+    if endpoint.tls is None:
+        return None
+    import docker.tls
+
+    tls = endpoint.tls
+    return docker.tls.TLSConfig(client_cert=tls.client_cert, ca_cert=tls.ca if tls.verify else None, verify=tls.verify)
+
+
+def _pin_verify(session: Any) -> None:
+    """requests lets REQUESTS_CA_BUNDLE / CURL_CA_BUNDLE replace the session's CA per request, so an engine with its
+    own CA would be checked against the proxy's bundle; the engine's TLS settings win over the environment's."""
+    merge = session.merge_environment_settings
+
+    def engine_verify(*args: Any, **kwargs: Any) -> dict[str, Any]:
+        return {**merge(*args, **kwargs), "verify": session.verify}
+
+    session.merge_environment_settings = engine_verify
 
 
 class Container:
@@ -122,25 +157,21 @@ class Container:
 class Engine:
     """The Docker engine through the SDK. Construction never fails; `ping` says whether it answers."""
 
-    def __init__(self, environ: Mapping[str, str] = os.environ) -> None:
-        self.host = environ.get("DOCKER_HOST", "unix:///var/run/docker.sock")
+    def __init__(self, endpoint: Endpoint | None = None) -> None:
+        self.endpoint = endpoint or endpoint_mod.current()
+        self.host = self.endpoint.host
         self._client: Any = None
 
     @property
     def _sdk(self) -> Any:
         if self._client is None:
-            import docker  # lazy: see module docstring
-
-            try:
-                self._client = docker.from_env(timeout=300)
-            except docker.errors.DockerException as exc:
-                raise self._unreachable(exc) from None
+            self._client = sdk_client(self.endpoint)
         return self._client
 
     @property
     def _socket(self) -> str | None:
         """The engine's unix socket, when it has one: then the standard library talks to it (1 ms, no SDK import)."""
-        return self.host.removeprefix("unix://") if self.host.startswith("unix://") else None
+        return self.endpoint.socket
 
     def _get(self, url: str, timeout: float = 60) -> tuple[int, bytes]:
         """GET url over the unix socket: (status, body). An engine that does not answer is EnvironmentProblem."""
@@ -168,11 +199,7 @@ class Engine:
             raise self._unreachable(exc) from None
 
     def _unreachable(self, exc: Exception) -> EnvironmentProblem:
-        reason = str(exc).splitlines()[0][:160] if str(exc) else type(exc).__name__
-        return EnvironmentProblem(
-            f"Docker engine not reachable at {self.host} ({reason}): start dockerd "
-            "(scripts/bootstrap-engine.sh) or set DOCKER_HOST"
-        )
+        return self.endpoint.unreachable(str(exc).splitlines()[0][:160] if str(exc) else type(exc).__name__)
 
     def info(self) -> dict[str, Any]:
         if self._socket:

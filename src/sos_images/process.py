@@ -1,7 +1,8 @@
 """Processes and host facts: the one subprocess entry point, tool lookup, git facts, host-side probes.
 
 `run` runs every CLI (docker buildx, docker login, git, hadolint, trivy, syft, cosign, compose): argv as a list,
-secrets by stdin or environment, never on argv. The engine itself is reached through engine.Engine.
+secrets by stdin or environment, never on argv. Engine clients among them get the one resolved endpoint
+(endpoint.py) in their environment. The engine itself is reached through engine.Engine.
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import IO, Any
 
+from . import endpoint
 from .errors import CommandFailed, EnvironmentProblem
 from .plans import BuildClient, SourceInfo
 
@@ -65,7 +67,7 @@ def run(
     program = which(argv[0])
     if echo:
         print("+ " + shlex.join(argv), file=sys.stderr, flush=True)
-    full_env = {**os.environ, **(env or {})}
+    full_env = child_env(argv[0], env)
     proc = subprocess.run(
         [program, *argv[1:]],
         env=full_env,
@@ -84,6 +86,12 @@ def run(
             proc.returncode,
         )
     return proc
+
+
+def child_env(program: str, env: Mapping[str, str] | None = None) -> dict[str, str]:
+    """This process's environment, the engine endpoint for an engine client, then the caller's own values."""
+    merged: dict[str, str | None] = {**os.environ, **endpoint.current().env_for(program), **(env or {})}
+    return {k: v for k, v in merged.items() if v is not None}
 
 
 def last_line(text: str | None) -> str:
@@ -162,15 +170,24 @@ def _client_major(program: str) -> int:
 
 
 @functools.cache
-def builder_platforms(builder: str | None = None) -> tuple[str, ...]:
-    """The platforms a buildx builder can run RUN steps for (native and emulated), from `docker buildx inspect`:
-    once per builder and process, not once per image of a multi-platform build-all."""
+def buildx_inspect(builder: str | None = None) -> dict[str, str]:
+    """`docker buildx inspect [builder]` as its first value per field (Name, Driver, Endpoint, BuildKit,
+    Platforms...); empty when there is no such builder. Once per builder and process."""
     argv = ["docker", "buildx", "inspect", *([builder] if builder else [])]
     out = run(argv, capture=True, echo=False, check=False)
-    for line in out.stdout.splitlines():
-        if line.strip().startswith("Platforms:"):
-            return tuple(p.strip().rstrip("*") for p in line.split(":", 1)[1].split(",") if p.strip())
-    return ()
+    fields: dict[str, str] = {}
+    for line in out.stdout.splitlines() if out.returncode == 0 else ():
+        key, sep, value = line.partition(":")
+        if sep and value.strip() and key.strip() not in fields:
+            fields[key.strip()] = value.strip()
+    return fields
+
+
+def builder_platforms(builder: str | None = None) -> tuple[str, ...]:
+    """The platforms a buildx builder can run RUN steps for (native and emulated): once per builder and process,
+    not once per image of a multi-platform build-all."""
+    listed = buildx_inspect(builder).get("Platforms", "")
+    return tuple(p.strip().rstrip("*") for p in listed.split(",") if p.strip())
 
 
 # --- Sources -----------------------------------------------------------------------------------------
