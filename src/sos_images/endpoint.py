@@ -19,7 +19,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
-from .errors import EnvironmentProblem
+from .errors import EnvironmentProblem, UsageError
 
 DEFAULT_HOST = "unix:///var/run/docker.sock"
 SWITCH = "switch with `docker context use default` (or set DOCKER_CONTEXT / DOCKER_HOST)"
@@ -110,6 +110,14 @@ class Endpoint:
             env["DOCKER_CERT_PATH"] = self.tls.cert_dir
             env["DOCKER_TLS_VERIFY" if self.tls.verify else "DOCKER_TLS"] = "1"
         return env
+
+    def refuse_source_mounts(self, what: str, instead: str) -> None:
+        """Bind mounts name the engine host's files: sources from this machine are not there on a remote engine."""
+        if self.remote:
+            raise UsageError(
+                f"{what} bind-mounts sources from this machine, which the remote engine at {self.host} "
+                f"(docker context {self.context!r}) cannot see: {instead}, or use a local engine"
+            )
 
     def unreachable(self, reason: str) -> EnvironmentProblem:
         if self.context != "default":
