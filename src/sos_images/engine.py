@@ -8,6 +8,7 @@ go through the docker CLI (process.run), since the SDK has no BuildKit. The SDK 
 from __future__ import annotations
 
 import contextlib
+import functools
 import http.client
 import json
 import re
@@ -49,37 +50,41 @@ class _UnixHTTPConnection(http.client.HTTPConnection):
 
 
 def sdk_client(endpoint: Endpoint, timeout: int = 300) -> Any:
-    """A Docker SDK client for exactly this endpoint (never docker.from_env, which reads DOCKER_HOST itself)."""
+    """A Docker SDK client for exactly this endpoint (never docker.from_env, which reads DOCKER_HOST itself).
+    ssh:// goes through the ssh binary, as the docker CLI does (it honours ~/.ssh/config)."""
     import docker  # lazy: see module docstring
 
+    client = docker.DockerClient.__new__(docker.DockerClient)  # its __init__ only makes .api, here ours
     try:
-        if endpoint.scheme == "ssh":  # the ssh binary, as the docker CLI does (honours ~/.ssh/config)
-            return docker.DockerClient(base_url=endpoint.host, use_ssh_client=True, timeout=timeout)
-        client = docker.DockerClient(base_url=endpoint.host, tls=_tls_config(endpoint), timeout=timeout)
+        client.api = _engine_api()(
+            base_url=endpoint.host, tls=_tls_config(endpoint), timeout=timeout, use_ssh_client=endpoint.scheme == "ssh"
+        )
     except docker.errors.DockerException as exc:
         raise endpoint.unreachable(str(exc).splitlines()[0][:160]) from None
-    _pin_verify(client.api)
     return client
 
 
+@functools.cache
+def _engine_api() -> type:
+    """requests lets REQUESTS_CA_BUNDLE / CURL_CA_BUNDLE replace a session's CA on every request, so an engine with
+    its own CA would be checked against the proxy's bundle (and fail); the engine's TLS settings win here, even for
+    the version probe the client makes while it is constructed."""
+    import docker
+
+    class EngineAPIClient(docker.APIClient):
+        def merge_environment_settings(self, *args: Any, **kwargs: Any) -> dict[str, Any]:
+            return {**super().merge_environment_settings(*args, **kwargs), "verify": self.verify}
+
+    return EngineAPIClient
+
+
 def _tls_config(endpoint: Endpoint) -> Any:
-    if endpoint.tls is None:
+    if endpoint.tls is None or endpoint.scheme == "unix":
         return None
     import docker.tls
 
     tls = endpoint.tls
     return docker.tls.TLSConfig(client_cert=tls.client_cert, ca_cert=tls.ca if tls.verify else None, verify=tls.verify)
-
-
-def _pin_verify(session: Any) -> None:
-    """requests lets REQUESTS_CA_BUNDLE / CURL_CA_BUNDLE replace the session's CA per request, so an engine with its
-    own CA would be checked against the proxy's bundle; the engine's TLS settings win over the environment's."""
-    merge = session.merge_environment_settings
-
-    def engine_verify(*args: Any, **kwargs: Any) -> dict[str, Any]:
-        return {**merge(*args, **kwargs), "verify": session.verify}
-
-    session.merge_environment_settings = engine_verify
 
 
 class Container:
