@@ -214,14 +214,26 @@ def _head(root: str) -> tuple[str, str]:
 
 
 def process_uid(pid: int) -> int | None:
-    """The real UID of a host process (a container's PID 1), or None when /proc does not show it."""
+    """The UID a container's process has inside its user namespace (what USER says), from /proc: the host UID
+    translated through the process's uid_map (rootless Docker and userns-remap map 1001 to e.g. 101000), or None
+    when /proc does not show the process."""
     try:
         status = Path(f"/proc/{pid}/status").read_text(encoding="utf-8")
+        uid_map = Path(f"/proc/{pid}/uid_map").read_text(encoding="utf-8")
     except OSError:
         return None
     for line in status.splitlines():
         if line.startswith("Uid:"):
-            return int(line.split()[1])
+            return inside_uid(int(line.split()[1]), uid_map)
+    return None
+
+
+def inside_uid(host_uid: int, uid_map: str) -> int | None:
+    """Translate a host UID through uid_map lines `inside outside count`; None when it is not mapped."""
+    for line in uid_map.splitlines():
+        inside, outside, count = (int(field) for field in line.split())
+        if outside <= host_uid < outside + count:
+            return inside + host_uid - outside
     return None
 
 

@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 
+from sos_images import process
 from sos_images.endpoint import DEFAULT_HOST, TLS, Endpoint, resolve
 from sos_images.errors import EnvironmentProblem, UsageError
 from tests.conftest import invoke, make_docker_context
@@ -124,3 +125,16 @@ def test_up_on_a_remote_engine_refuses_source_mounts_in_one_line(tmp_path: Path)
     result = invoke("up", "--service", "auth-service", env={"DOCKER_CONFIG": str(config), "DOCKER_HOST": ""})
     assert_one_line_error(result, "invoke up (development) bind-mounts sources", "tcp://192.0.2.1:2375")
     assert result.returncode == 2
+
+
+@pytest.mark.parametrize(
+    ("host_uid", "uid_map", "inside"),
+    [
+        (1001, "         0          0 4294967295\n", 1001),  # a rootful engine: identity
+        (101000, "0 1001 1\n1 100000 65536\n", 1001),  # rootless Docker run by UID 1001 with subuids 100000+
+        (1001, "0 1001 1\n1 100000 65536\n", 0),  # the rootless user itself is root inside
+        (5, "0 1001 1\n", None),
+    ],
+)
+def test_a_container_s_uid_is_read_inside_its_user_namespace(host_uid: int, uid_map: str, inside: int | None) -> None:
+    assert process.inside_uid(host_uid, uid_map) == inside
