@@ -5,8 +5,11 @@ from __future__ import annotations
 
 import contextlib
 import os
+import shlex
 import shutil
+import signal
 import subprocess
+import tempfile
 import time
 from collections.abc import Iterator, Sequence
 from pathlib import Path
@@ -34,10 +37,7 @@ def second_engine(root: Path, name: str = "run", extra: Sequence[str] = ()) -> I
     proc = subprocess.Popen(argv, env=env, stdout=(root / "dockerd.log").open("w"), stderr=subprocess.STDOUT)
     host = {"DOCKER_HOST": f"unix://{sock}"}
     try:
-        deadline = time.monotonic() + 60
-        while subprocess.run(["docker", "info"], env={**os.environ, **host}, capture_output=True).returncode:
-            assert proc.poll() is None and time.monotonic() < deadline, (root / "dockerd.log").read_text()[-2000:]
-            time.sleep(0.5)
+        _wait_ready(host, proc, root / "dockerd.log")
         yield host
     finally:
         proc.terminate()
@@ -74,3 +74,52 @@ def make_tls(folder: Path) -> tuple[Path, Path]:
 
 def _openssl(*args: object) -> None:
     subprocess.run(["openssl", *map(str, args)], check=True, capture_output=True)
+
+
+ROOTLESS_USER = "sos-rootless"  # made by scripts/bootstrap-engine.sh, with subordinate UIDs
+
+
+@contextlib.contextmanager
+def rootless_engine() -> Iterator[str]:
+    """Rootless Docker (dockerd-rootless.sh: rootlesskit, slirp4netns, the overlay2 store) run by an unprivileged
+    user; yields its socket path. This machine's /dev/net/tun is root-only (0600, where Debian's udev makes it
+    0666), so the daemon runs in a private mount namespace with a 0666 node of the same device over it."""
+    home = Path(tempfile.mkdtemp(prefix="sos-rootless-"))
+    home.chmod(0o755)
+    run = home / "run"
+    run.mkdir(mode=0o700)
+    shutil.chown(run, ROOTLESS_USER, ROOTLESS_USER)
+    subprocess.run(["mknod", "-m", "666", str(home / "tun"), "c", "10", "200"], check=True)
+    daemon = (
+        f"export XDG_RUNTIME_DIR={run} HOME={run} PATH={ENGINE_BIN}:/usr/sbin:/usr/bin:/sbin:/bin; "
+        f"exec dockerd-rootless.sh --data-root {run}/data --exec-root {run}/exec -H unix://{run}/docker.sock "
+        "--iptables=false"
+    )
+    script = f"mount --bind {home}/tun /dev/net/tun && exec su -s /bin/sh {ROOTLESS_USER} -c {shlex.quote(daemon)}"
+    log = (home / "dockerd.log").open("w")
+    proc = subprocess.Popen(["unshare", "-m", "sh", "-c", script], stdout=log, stderr=subprocess.STDOUT,
+                            start_new_session=True)  # fmt: skip
+    try:
+        _wait_ready({"DOCKER_HOST": f"unix://{run}/docker.sock"}, proc, home / "dockerd.log")
+        yield f"{run}/docker.sock"
+    finally:
+        _stop_group(proc)
+        shutil.rmtree(home, ignore_errors=True)
+
+
+def _wait_ready(host: dict[str, str], proc: subprocess.Popen[bytes], log: Path) -> None:
+    deadline = time.monotonic() + 60
+    while subprocess.run(["docker", "info"], env={**os.environ, **host}, capture_output=True).returncode:
+        assert proc.poll() is None and time.monotonic() < deadline, log.read_text()[-2000:]
+        time.sleep(0.5)
+
+
+def _stop_group(proc: subprocess.Popen[bytes]) -> None:
+    """SIGTERM to the session this fixture started (su, rootlesskit, dockerd, containerd), then SIGKILL."""
+    with contextlib.suppress(ProcessLookupError):
+        os.killpg(proc.pid, signal.SIGTERM)
+    try:
+        proc.wait(timeout=30)
+    except subprocess.TimeoutExpired:
+        os.killpg(proc.pid, signal.SIGKILL)
+        proc.wait()

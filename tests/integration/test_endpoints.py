@@ -19,7 +19,7 @@ from sos_images.endpoint import TLS, Endpoint
 from sos_images.engine import sdk_client
 from tests.conftest import make_docker_context
 from tests.integration.conftest import RUN_ID, copy_repo, invoke
-from tests.integration.engines import make_tls, second_engine
+from tests.integration.engines import make_tls, rootless_engine, second_engine
 
 SYSTEM_BUNDLE = "/etc/ssl/certs/ca-certificates.crt"
 UNSET = {"DOCKER_HOST": "", "DOCKER_CONTEXT": "", "DOCKER_TLS_VERIFY": "", "DOCKER_CERT_PATH": ""}
@@ -41,10 +41,15 @@ def extra(client: Any, tmp_path_factory: pytest.TempPathFactory) -> Iterator[dic
     tls = ["--tlsverify", "--tlscacert", f"{server}/ca.pem", "--tlscert", f"{server}/cert.pem",
            "--tlskey", f"{server}/key.pem", "-H", f"tcp://127.0.0.1:{port}"]  # fmt: skip
     with second_engine(root, "ept", tls) as host:
-        save = subprocess.Popen(["docker", "save", "golang:1.21-alpine"], stdout=subprocess.PIPE)
-        subprocess.run(["docker", "load", "-q"], stdin=save.stdout, env={**os.environ, **host}, check=True)
-        assert save.wait() == 0
+        load(host["DOCKER_HOST"])
         yield {"host": host, "tcp": f"tcp://127.0.0.1:{port}", "client": client_certs, "root": root}
+
+
+def load(host: str, image: str = "golang:1.21-alpine") -> None:
+    """Copy a base image from this machine's engine into another (docker save | docker load)."""
+    save = subprocess.Popen(["docker", "save", image], stdout=subprocess.PIPE)
+    subprocess.run(["docker", "load", "-q"], stdin=save.stdout, env={**os.environ, "DOCKER_HOST": host}, check=True)
+    assert save.wait() == 0
 
 
 def _has(image: str, env: dict[str, str]) -> bool:
@@ -127,3 +132,18 @@ def test_a_context_pointing_at_a_dead_socket_is_one_line_naming_it(tmp_path: Pat
     lines = [line for line in result.stderr.splitlines() if line.strip()]
     assert result.returncode == 3 and len(lines) == 1, result.stderr
     assert "docker context 'stopped-vm'" in lines[0] and "docker context use default" in lines[0]
+
+
+def test_rootless_docker_through_its_context_builds_and_verifies(client: Any, tmp_path: Path) -> None:
+    """Rootless Docker as dockerd-rootless-setuptool.sh leaves it: a `rootless` context on the user's socket.
+    verify's process-user check reads the UID inside the user namespace (on the host it is a subordinate UID)."""
+    with rootless_engine() as sock:
+        load(f"unix://{sock}")
+        config = make_docker_context(tmp_path / "docker", "rootless", f"unix://{sock}")
+        env = {**UNSET, "DOCKER_CONFIG": str(config)}
+        version = f"t-rootless-{RUN_ID}"
+        checked = _build_and_verify(env, version, tmp_path / "repo")
+        assert json.loads(checked.stdout)["passed"]
+        doctor = json.loads(invoke("doctor", "--json", env=env).stdout)
+        assert doctor["context"] == "rootless" and doctor["engine"]["rootless"]
+    assert not _has(f"ghcr.io/sos-app/device-service:{version}", {})
