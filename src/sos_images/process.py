@@ -171,15 +171,18 @@ def _client_major(program: str) -> int:
 
 @functools.cache
 def buildx_inspect(builder: str | None = None) -> dict[str, str]:
-    """`docker buildx inspect [builder]` as its first value per field (Name, Driver, Endpoint, BuildKit,
-    Platforms...); empty when there is no such builder. Once per builder and process."""
+    """`docker buildx inspect [builder]` as its first value per field (Name, Driver, Endpoint, BuildKit...; the
+    Platforms of every node); empty when there is no such builder. Once per builder and process."""
     argv = ["docker", "buildx", "inspect", *([builder] if builder else [])]
     out = run(argv, capture=True, echo=False, check=False)
     fields: dict[str, str] = {}
     for line in out.stdout.splitlines() if out.returncode == 0 else ():
         key, sep, value = line.partition(":")
-        if sep and value.strip() and key.strip() not in fields:
-            fields[key.strip()] = value.strip()
+        key, value = key.strip(), value.strip()
+        if sep and value and key == "Platforms" and key in fields:  # one line per node: a builder runs them all
+            fields[key] += f", {value}"
+        elif sep and value and key not in fields:
+            fields[key] = value
     return fields
 
 
@@ -187,7 +190,7 @@ def builder_platforms(builder: str | None = None) -> tuple[str, ...]:
     """The platforms a buildx builder can run RUN steps for (native and emulated): once per builder and process,
     not once per image of a multi-platform build-all."""
     listed = buildx_inspect(builder).get("Platforms", "")
-    return tuple(p.strip().rstrip("*") for p in listed.split(",") if p.strip())
+    return tuple(dict.fromkeys(p.strip().rstrip("*") for p in listed.split(",") if p.strip()))
 
 
 # --- Sources -----------------------------------------------------------------------------------------
