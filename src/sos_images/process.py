@@ -175,8 +175,12 @@ def buildx_inspect(builder: str | None = None) -> dict[str, str]:
     Platforms of every node); empty when there is no such builder. Once per builder and process."""
     argv = ["docker", "buildx", "inspect", *([builder] if builder else [])]
     out = run(argv, capture=True, echo=False, check=False)
+    return parse_buildx_inspect(out.stdout) if out.returncode == 0 else {}
+
+
+def parse_buildx_inspect(text: str) -> dict[str, str]:
     fields: dict[str, str] = {}
-    for line in out.stdout.splitlines() if out.returncode == 0 else ():
+    for line in text.splitlines():
         key, sep, value = line.partition(":")
         key, value = key.strip(), value.strip()
         if sep and value and key == "Platforms" and key in fields:  # one line per node: a builder runs them all

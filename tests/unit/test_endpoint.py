@@ -138,3 +138,14 @@ def test_up_on_a_remote_engine_refuses_source_mounts_in_one_line(tmp_path: Path)
 )
 def test_a_container_s_uid_is_read_inside_its_user_namespace(host_uid: int, uid_map: str, inside: int | None) -> None:
     assert process.inside_uid(host_uid, uid_map) == inside
+
+
+def test_a_two_node_builder_offers_the_platforms_of_both_nodes() -> None:
+    text = (
+        "Name:          native\nDriver:        remote\n\nNodes:\nName:      native0\nEndpoint:  tcp://bk-amd64:1234\n"
+        "Status:    running\nPlatforms: linux/amd64*, linux/amd64/v2\n\nName:      native1\n"
+        "Endpoint:  tcp://bk-arm64:1234\nStatus:    running\nPlatforms: linux/arm64*, linux/arm/v7\n"
+    )
+    fields = process.parse_buildx_inspect(text)
+    assert (fields["Name"], fields["Driver"], fields["Endpoint"]) == ("native", "remote", "tcp://bk-amd64:1234")
+    assert fields["Platforms"] == "linux/amd64*, linux/amd64/v2, linux/arm64*, linux/arm/v7"
