@@ -50,8 +50,8 @@ def second_engine(root: Path, name: str = "run", extra: Sequence[str] = ()) -> I
         shutil.rmtree(exec_root, ignore_errors=True)
 
 
-def make_tls(folder: Path) -> tuple[Path, Path]:
-    """A CA, a server certificate for 127.0.0.1 and a client certificate, as `dockerd --tlsverify` and
+def make_tls(folder: Path, ips: Sequence[str] = ("127.0.0.1",)) -> tuple[Path, Path]:
+    """A CA, a server certificate for these IP addresses and a client certificate, as `dockerd --tlsverify` and
     DOCKER_CERT_PATH want them: (server dir with ca/cert/key.pem, client dir with ca/cert/key.pem)."""
     server, client = folder / "server", folder / "client"
     server.mkdir(parents=True)
@@ -60,7 +60,7 @@ def make_tls(folder: Path) -> tuple[Path, Path]:
     _openssl("req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2", "-subj", "/CN=sos test CA",
              "-keyout", ca_key, "-out", ca)  # fmt: skip
     for where, subject, ext in (
-        (server, "/CN=127.0.0.1", "subjectAltName=IP:127.0.0.1\nextendedKeyUsage=serverAuth"),
+        (server, f"/CN={ips[0]}", f"subjectAltName={','.join(f'IP:{ip}' for ip in ips)}\nextendedKeyUsage=serverAuth"),
         (client, "/CN=sos test client", "extendedKeyUsage=clientAuth"),
     ):
         (folder / "ext.cnf").write_text(ext + "\n")

@@ -25,6 +25,13 @@ SYSTEM_BUNDLE = "/etc/ssl/certs/ca-certificates.crt"
 UNSET = {"DOCKER_HOST": "", "DOCKER_CONTEXT": "", "DOCKER_TLS_VERIFY": "", "DOCKER_CERT_PATH": ""}
 
 
+def _own_address() -> str:
+    """This machine's address on its default route (not loopback): an engine there counts as remote."""
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
+        s.connect(("192.0.2.1", 9))  # UDP connect sends nothing; it picks the route
+        return s.getsockname()[0]
+
+
 def _port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
@@ -36,13 +43,14 @@ def extra(client: Any, tmp_path_factory: pytest.TempPathFactory) -> Iterator[dic
     """An extra engine on its own unix socket and on tcp://127.0.0.1:PORT with --tlsverify, holding the Go base
     image (copied from this machine's engine) and nothing else."""
     root = tmp_path_factory.mktemp("extra-engine")
-    server, client_certs = make_tls(root / "tls")
-    port = _port()
+    address = _own_address()
+    server, client_certs = make_tls(root / "tls", ("127.0.0.1", address))
+    port, far = _port(), f"tcp://{address}:{_port()}"
     tls = ["--tlsverify", "--tlscacert", f"{server}/ca.pem", "--tlscert", f"{server}/cert.pem",
-           "--tlskey", f"{server}/key.pem", "-H", f"tcp://127.0.0.1:{port}"]  # fmt: skip
+           "--tlskey", f"{server}/key.pem", "-H", f"tcp://127.0.0.1:{port}", "-H", far]  # fmt: skip
     with second_engine(root, "ept", tls) as host:
         load(host["DOCKER_HOST"])
-        yield {"host": host, "tcp": f"tcp://127.0.0.1:{port}", "client": client_certs, "root": root}
+        yield {"host": host, "tcp": f"tcp://127.0.0.1:{port}", "far": far, "client": client_certs, "root": root}
 
 
 def load(host: str, image: str = "golang:1.21-alpine") -> None:
@@ -114,6 +122,25 @@ def test_an_engine_over_tcp_with_tls_client_certs_builds_and_verifies(extra: dic
     assert not _has(f"ghcr.io/sos-app/device-service:{version}", {})
     doctor = json.loads(invoke("doctor", "--json", env=env).stdout)
     assert doctor["tls"].startswith("verified") and not doctor["remote"]
+
+
+def test_an_engine_on_another_address_is_remote_and_verify_probes_its_host(
+    extra: dict[str, Any], tmp_path: Path
+) -> None:
+    """The same engine through this machine's own non-loopback address: the tasks treat it as remote, so verify
+    publishes on the engine host's addresses and probes that host (not 127.0.0.1), and asks the engine for the
+    UID; a development `up` is refused in one line."""
+    env = {
+        **UNSET, "DOCKER_CONFIG": str(tmp_path / "docker"), "DOCKER_HOST": extra["far"], "DOCKER_TLS_VERIFY": "1",
+        "DOCKER_CERT_PATH": str(extra["client"]), "REQUESTS_CA_BUNDLE": SYSTEM_BUNDLE,
+    }  # fmt: skip
+    doctor = json.loads(invoke("doctor", "--json", env=env).stdout)
+    assert doctor["remote"] and "verify probes" in doctor["remote_tasks"]
+    checked = json.loads(_build_and_verify(env, f"t-far-{RUN_ID}", tmp_path / "repo").stdout)
+    health = next(c for c in checked["checks"] if c["name"] == "health-endpoint")
+    assert checked["passed"] and health["detail"].startswith(f"GET http://{_own_address()}:"), health
+    up = invoke("up", "--service", "auth-service", env=env)
+    assert up.returncode == 2 and "bind-mounts sources" in up.stderr, up.stderr
 
 
 def test_a_context_with_tls_material_reaches_the_tls_engine(extra: dict[str, Any], tmp_path: Path) -> None:

@@ -189,18 +189,22 @@ def _last_log(container: Container) -> str:
 
 
 def check_endpoint(port: int | None, path: str, timeout: float = 10.0, host: str = "127.0.0.1") -> Check:
+    """GET the health path where the container listens: this machine's loopback, or a remote engine's host (then
+    the detail names the URL, so it is plain where it was probed)."""
     if port is None:
         return Check("health-endpoint", False, "no published port: the container is not running")
+    url = f"http://{host}:{port}{path}"
+    shown = path if host == "127.0.0.1" else url
     deadline = time.monotonic() + timeout
     while True:
         try:
-            status, ctype, body = process.http_get(f"http://{host}:{port}{path}")
+            status, ctype, body = process.http_get(url)
             break
         except OSError as exc:
             if time.monotonic() > deadline:
-                return Check("health-endpoint", False, f"GET {path}: {exc}")
+                return Check("health-endpoint", False, f"GET {shown}: {exc}")
             time.sleep(0.3)
-    return judge_health_response(path, status, ctype, body)
+    return judge_health_response(shown, status, ctype, body)
 
 
 def judge_health_response(path: str, status: int, ctype: str, body: bytes) -> Check:
