@@ -7,7 +7,7 @@ from typing import Any
 from . import endpoint as endpoint_mod
 from . import process
 from .endpoint import Endpoint
-from .engine import Engine
+from .engine import Engine, containerd_store
 from .errors import ToolError
 from .report import Reporter
 
@@ -30,11 +30,7 @@ def remote_note(ep: Endpoint) -> str:
 
 def engine_facts(engine: Engine) -> dict[str, Any]:
     info = engine.info()
-    store = (
-        "containerd"
-        if any("io.containerd.snapshotter" in str(v) for _, v in info.get("DriverStatus") or [])
-        else info.get("Driver", "?")
-    )
+    store = "containerd" if containerd_store(info) else info.get("Driver", "?")
     return {
         "version": info.get("ServerVersion", "?"),
         "os": f"{info.get('OperatingSystem', '?')} ({info.get('OSType', 'linux')}/{info.get('Architecture', '?')})",
@@ -92,10 +88,6 @@ def lines(facts: dict[str, Any]) -> list[tuple[str, str]]:
         rows += [("Image store", e["store"])]
     if "builder" in facts:
         driver = f" ({facts['driver']} driver)" if facts["driver"] else ""
-        rows += [
-            (
-                "Builder",
-                f"{facts['builder'] or '?'}{driver}: {', '.join(facts.get('platforms', ())) or facts.get('note', '')}",
-            )
-        ]
+        platforms = ", ".join(facts.get("platforms", ())) or facts.get("note", "")
+        rows += [("Builder", f"{facts['builder'] or '?'}{driver}: {platforms}")]
     return rows

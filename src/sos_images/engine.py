@@ -49,6 +49,11 @@ class _UnixHTTPConnection(http.client.HTTPConnection):
         self.sock.connect(self.path)
 
 
+def containerd_store(info: dict[str, Any]) -> bool:
+    """Whether the engine keeps images in containerd (multi-platform indexes, attestations), from /info."""
+    return any("io.containerd.snapshotter" in str(v) for _, v in info.get("DriverStatus") or [])
+
+
 def sdk_client(endpoint: Endpoint, timeout: int = 300) -> Any:
     """A Docker SDK client for exactly this endpoint (never docker.from_env, which reads DOCKER_HOST itself).
     ssh:// goes through the ssh binary, as the docker CLI does (it honours ~/.ssh/config)."""
@@ -218,7 +223,7 @@ class Engine:
         """What planning needs to know: native platform, image store, and what the builder can run."""
         info = self.info()
         native = f"{info.get('OSType', 'linux')}/{ARCHITECTURES.get(info.get('Architecture', ''), 'amd64')}"
-        store = any("io.containerd.snapshotter" in str(v) for _, v in info.get("DriverStatus") or [])
+        store = containerd_store(info)
         return EngineFacts(native, builder_platforms or (native,), store)
 
     # --- images ---
