@@ -84,6 +84,13 @@ def rootless_engine() -> Iterator[str]:
     """Rootless Docker (dockerd-rootless.sh: rootlesskit, slirp4netns, the overlay2 store) run by an unprivileged
     user; yields its socket path. This machine's /dev/net/tun is root-only (0600, where Debian's udev makes it
     0666), so the daemon runs in a private mount namespace with a 0666 node of the same device over it."""
+    missing = [
+        p for p in ("rootlesskit", "rootlesskit-docker-proxy", "dockerd-rootless.sh") if not (ENGINE_BIN / p).exists()
+    ]
+    have_user = subprocess.run(["id", "-u", ROOTLESS_USER], capture_output=True).returncode == 0
+    assert have_user and not missing, (
+        f"rootless Docker needs scripts/bootstrap-engine.sh (missing: {missing or ROOTLESS_USER})"
+    )
     home = Path(tempfile.mkdtemp(prefix="sos-rootless-"))
     home.chmod(0o755)
     run = home / "run"
