@@ -1,7 +1,7 @@
 """Benchmarks: tool overhead, incremental rebuilds, sizes, many images, responsiveness.
 
 Prints figures and goal ratios; never asserts on time. Usage:
-    python bench/run.py [--runs 5] [--cold-runs 1] [--only overhead,incremental,sizes,many,responsiveness,engine]
+    python bench/run.py [--runs 5] [--cold-runs 1] [--only overhead,incremental,sizes,many,responsiveness,engine,release]
 Results also go to .bench/results.json. Needs the engine and base images (scripts/bootstrap.sh).
 """
 
@@ -189,6 +189,37 @@ def engine(cold_runs: int) -> None:
     RESULTS["engine"] = dict(one=one, two=two, cold=cold, fresh=fresh)
 
 
+def release_reads(runs: int) -> None:
+    """The registry reads a push adds (tag list + the manifests of the tags it would push), in-process."""
+    print("7. Release rules: what reading the registry adds to a push (loopback docker-registry)")
+    sys.path.insert(0, str(REPO / "src"))
+    from sos_images import catalog, process, release, release_check
+    from sos_images.engine import Engine
+    from sos_images.registry import plan_push
+    from sos_images.tags import TagPolicy
+
+    sh(invoke("build", "--service", GO, "--version", "bench-release"))
+    with bench_registry() as host:
+        env = {"REGISTRY_URL": host, "REGISTRY_USER": "", "REGISTRY_PASSWORD": ""}
+        for version in ("v1.0.0", "v1.1.0", "v2.0.0"):
+            sh(["docker", "tag", f"ghcr.io/sos-app/{GO}:bench-release", f"{host}/sos-app/{GO}:{version}"])
+            sh(invoke("push", "-s", GO, "-r", "private", "-v", version), env)
+        os.environ.update(env)
+        cat = catalog.load_catalog(REPO)
+        sh(["docker", "tag", f"ghcr.io/sos-app/{GO}:bench-release", f"{host}/sos-app/{GO}:v1.1.1"])
+        plan = plan_push(cat, GO, "private", "v1.1.1", None, TagPolicy(), process.source_info(REPO).commit)
+        request = release._request(plan.ref, "", TagPolicy(), release.Release(GO))
+        engine = Engine()
+        times = []
+        for _ in range(runs):
+            start = time.perf_counter()
+            release_check.check(plan, request, engine)
+            times.append(time.perf_counter() - start)
+        sh(["docker", "rmi", *(f"{host}/sos-app/{GO}:{v}" for v in ("v1.0.0", "v1.1.0", "v2.0.0", "v1.1.1"))])
+    row("registry reads + rules for a push (median)", statistics.median(times), "s", "goal < 0.1")
+    RESULTS["release_reads"] = dict(median=statistics.median(times), runs=times)
+
+
 def forget(host: str, names: list[str]) -> None:
     """A fresh runner: no build cache, none of the images built before."""
     sh(["docker", "rmi", *(f"{host}/sos-app/{n}:bench-rc" for n in names)], check=False)
@@ -236,6 +267,7 @@ def main() -> None:
         "many": lambda: many(opts.cold_runs),
         "responsiveness": lambda: responsiveness(opts.runs),
         "engine": lambda: engine(opts.cold_runs),
+        "release": lambda: release_reads(opts.runs),
     }
     for name in opts.only.split(","):
         parts[name.strip()]()

@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import http.server
 import json
+import subprocess
 import threading
 from collections.abc import Iterator
 
@@ -162,3 +163,63 @@ def test_a_registry_that_refuses_the_tag_list_stops_the_push_in_one_line(client,
     assert f"registry {host} refused the tag list of {REPO_PATH} (HTTP 401, DENIED)" in last, last
     assert "--force-tags" in last and "Traceback" not in result.stderr
     assert "PUSH" not in result.stdout
+
+
+@pytest.fixture(scope="module")
+def key(tmp_path_factory) -> dict[str, str]:
+    folder = tmp_path_factory.mktemp("release-key")
+    env = {"COSIGN_PASSWORD": "release-key-pass", "PATH": "/usr/local/bin:/usr/bin"}
+    subprocess.run(["cosign", "generate-key-pair"], cwd=folder, check=True, capture_output=True, env=env)
+    return {
+        "key": str(folder / "cosign.key"),
+        "pub": str(folder / "cosign.pub"),
+        "COSIGN_PASSWORD": env["COSIGN_PASSWORD"],
+    }
+
+
+def signed(registry: LocalRegistry, client, key, image: str, version: str, *extra: str) -> dict:
+    client.images.get(image).tag(f"{registry.host}/{REPO_PATH}:{version}")
+    env = {**registry.env, "COSIGN_PASSWORD": key["COSIGN_PASSWORD"]}
+    args = ("push", "-s", SERVICE, "-r", "private", "-v", version, "--sign", "--key", key["key"], "--json", *extra)
+    result = invoke(*args, env=env)
+    assert result.returncode == 0, result.stderr[-3000:]
+    return json.loads(result.stdout)
+
+
+def verified(registry: LocalRegistry, key, version: str) -> subprocess.CompletedProcess[str]:
+    return invoke("verify", "-s", SERVICE, "-r", "private", "-v", version, "--signed", "--key", key["pub"],
+                  env=registry.env)  # fmt: skip
+
+
+def test_signatures_follow_a_rerun_signs_nothing_a_forced_overwrite_signs_the_new_digest(
+    registry, client, contents, key
+):
+    first = signed(registry, client, key, contents["a"], "v3.0.0")
+    assert first["sign"]["skipped"] == []
+    again = signed(registry, client, key, contents["a"], "v3.0.0")
+    assert again["pushed"] == [] and again["sign"]["skipped"] == ["sign", "attest"]
+    assert again["sign"]["signed"] == first["sign"]["signed"]
+    forced = signed(registry, client, key, contents["b"], "v3.0.0", "--force")
+    assert forced["digest"] != first["digest"] and forced["sign"]["skipped"] == []
+    result = verified(registry, key, "v3.0.0")
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert forced["digest"] in result.stdout
+
+
+def test_a_rerun_after_a_job_died_between_push_and_sign_completes_the_signature(registry, client, contents, key):
+    unsigned = pushed(registry, client, contents["a"], "v3.1.0")
+    assert verified(registry, key, "v3.1.0").returncode == 1
+    rerun = signed(registry, client, key, contents["a"], "v3.1.0")
+    assert rerun["pushed"] == [] and rerun["sign"]["skipped"] == [] and rerun["digest"] == unsigned["digest"]
+    assert verified(registry, key, "v3.1.0").returncode == 0
+
+
+def test_publish_dry_run_builds_reads_the_registry_and_pushes_nothing(registry, client, contents):
+    pushed(registry, client, contents["b"], "v2.0.0")
+    before = digests(registry)
+    result = invoke("publish", "-s", SERVICE, "-r", "private", "-v", "v1.9.1", "--dry-run", "--json", env=registry.env)
+    assert result.returncode == 0, result.stderr[-3000:]
+    report = json.loads(result.stdout)["push"]
+    assert actions(report)["latest"] == "keep" and actions(report)["1.9"] == "create"
+    assert "keep   latest" in result.stderr and "v2.0.0 is higher than v1.9.1" in result.stderr
+    assert digests(registry) == before
