@@ -1,7 +1,8 @@
 """Benchmarks: tool overhead, incremental rebuilds, sizes, many images, responsiveness.
 
 Prints figures and goal ratios; never asserts on time. Usage:
-    python bench/run.py [--runs 5] [--cold-runs 1] [--only overhead,incremental,sizes,many,responsiveness,engine,release]
+    python bench/run.py [--runs 5] [--cold-runs 1] [--only overhead,incremental,sizes,many,responsiveness,
+                                                     engine,release]
 Results also go to .bench/results.json. Needs the engine and base images (scripts/bootstrap.sh).
 """
 
