@@ -12,7 +12,7 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
-from . import endpoint, platforms, process, refs
+from . import endpoint, inputs, platforms, process, refs
 from .catalog import Catalog, Service
 from .engine import Engine
 from .errors import EnvironmentProblem, ServiceError
@@ -26,11 +26,13 @@ class BuildResult:
     plan: BuildPlan
     report: ImageReport | None
     seconds: float
+    up_to_date: bool = False
 
     def to_dict(self) -> dict[str, Any]:
         return {
             **self.plan.to_dict(),
             "seconds": round(self.seconds, 2),
+            "up_to_date": self.up_to_date,
             "platforms": list(self.plan.platforms),
             "digest": self.report.id if self.report else None,
             "report": self.report.to_dict() if self.report else None,
@@ -144,6 +146,9 @@ def build(
     out.success("Pre-build checks passed")
     for note in plan.notes:
         out.warn(note)
+    plan, current = inputs.check(plan, engine)
+    if current and not (options.no_cache or options.force):
+        return _up_to_date(plan, engine, out)
     out.info("Building Docker image...")
     started = time.perf_counter()
     process.run(plan.argv, env=dict(plan.env), stdout=sys.stderr if out.json_mode else None)
@@ -153,6 +158,13 @@ def build(
     result = BuildResult(plan, report, seconds)
     summarize(result, out)
     return result
+
+
+def _up_to_date(plan: BuildPlan, engine: Engine, out: Reporter) -> BuildResult:
+    data = engine.inspect_image(plan.image)
+    report = ImageReport.from_inspect(plan.image, data) if data else None
+    out.success(f"{plan.image} is up to date: its inputs did not change (--force rebuilds)")
+    return BuildResult(plan, report, 0.0, up_to_date=True)
 
 
 def announce(plan: BuildPlan, facts: list[str], out: Reporter) -> None:

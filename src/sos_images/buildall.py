@@ -16,7 +16,7 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
-from . import process
+from . import inputs, process
 from .build import make_plan
 from .catalog import LANGUAGES, Catalog
 from .engine import Engine
@@ -52,13 +52,18 @@ class Outcome:
     log: Path | None
     size: int | None = None
     error: str = ""
+    up_to_date: bool = False
+
+    @property
+    def result(self) -> str:
+        return "failed" if not self.ok else "up to date" if self.up_to_date else "ok"
 
     def to_dict(self) -> dict[str, Any]:
         return {
             "service": self.service,
             "target": self.target,
             "image": self.image,
-            "result": "ok" if self.ok else "failed",
+            "result": self.result,
             "size": self.size,
             "size_human": human_size(self.size) if self.size is not None else None,
             "seconds": round(self.seconds, 2),
@@ -68,7 +73,8 @@ class Outcome:
 
     def row(self) -> list[str]:
         size = human_size(self.size) if self.size is not None else "-"
-        return [self.service, self.target, "ok" if self.ok else "FAILED", size, f"{self.seconds:.1f}s"]
+        result = "FAILED" if not self.ok else self.result
+        return [self.service, self.target, result, size, f"{self.seconds:.1f}s"]
 
 
 def select(
@@ -193,7 +199,9 @@ def build_all(
         engine.ping()
         log_dir = (log_dir or catalog.root / "reports" / "logs").resolve()
         log_dir.mkdir(parents=True, exist_ok=True)
-        outcomes = _run_pool(planned, jobs or default_jobs(), log_dir, engine, out)
+        planned, current = _skip_current(planned, options, engine, out)
+        remaining = _run_pool(_not_in(planned, current), jobs or default_jobs(), log_dir, engine, out)
+        outcomes = _merge(planned, current, remaining)
         summarize(outcomes, out, log_dir)
     if out.json_mode:
         out.emit_json(to_dict(outcomes, options, log_dir))
@@ -201,9 +209,39 @@ def build_all(
     return outcomes
 
 
+def _skip_current(
+    planned: Sequence[Job], options: BuildOptions, engine: Engine, out: Reporter
+) -> tuple[list[Job], list[Outcome]]:
+    """Each plan with its inputs label; the builds whose image already carries it become 'up to date' outcomes."""
+    labelled, current = [], []
+    for job in planned:
+        if job.plan is None:
+            labelled.append(job)
+            continue
+        plan, fresh = inputs.check(job.plan, engine)
+        labelled.append(replace(job, plan=plan))
+        if fresh and not (options.no_cache or options.force):
+            size = (engine.inspect_image(plan.image) or {}).get("Size")
+            current.append(Outcome(job.service, job.target, plan.image, True, 0.0, None, size, up_to_date=True))
+            out.success(f"{job.service} {job.target}: {plan.image} is up to date")
+    return labelled, current
+
+
+def _not_in(planned: Sequence[Job], current: Sequence[Outcome]) -> list[Job]:
+    skip = {(o.service, o.target) for o in current}
+    return [j for j in planned if (j.service, j.target) not in skip]
+
+
+def _merge(planned: Sequence[Job], *groups: Sequence[Outcome]) -> list[Outcome]:
+    order = {(j.service, j.target): i for i, j in enumerate(planned)}
+    return sorted((o for g in groups for o in g), key=lambda o: order[(o.service, o.target)])
+
+
 def _run_pool(planned: Sequence[Job], jobs: int, log_dir: Path, engine: Engine, out: Reporter) -> list[Outcome]:
     failed_early = [Outcome(j.service, j.target, "", False, 0.0, None, error=j.error) for j in planned if not j.plan]
     runnable = [j for j in planned if j.plan is not None]
+    if not runnable:
+        return failed_early
     out.info(f"Building {len(runnable)} images, {jobs} at a time; one log per build in {log_dir}")
     pool = ThreadPoolExecutor(max_workers=jobs, thread_name_prefix="build")
     try:
@@ -213,8 +251,7 @@ def _run_pool(planned: Sequence[Job], jobs: int, log_dir: Path, engine: Engine, 
         done = [_finish(future, futures[future], engine, out, log_dir) for future in as_completed(futures)]
     finally:
         pool.shutdown(wait=True, cancel_futures=True)
-    order = {(j.service, j.target): i for i, j in enumerate(planned)}
-    return sorted(failed_early + done, key=lambda o: order[(o.service, o.target)])
+    return _merge(planned, failed_early, done)
 
 
 def _finish(future: Future[Outcome], job: Job, engine: Engine, out: Reporter, log_dir: Path) -> Outcome:
@@ -247,8 +284,9 @@ def _dry_run(planned: Sequence[Job], out: Reporter) -> list[Outcome]:
 
 def summarize(outcomes: Sequence[Outcome], out: Reporter, log_dir: Path) -> None:
     out.table("Build summary", ["service", "target", "result", "size", "time"], [o.row() for o in outcomes])
-    ok = sum(o.ok for o in outcomes)
-    out.info(f"{ok} of {len(outcomes)} built; logs: {log_dir}/<service>-<target>.log")
+    ok = sum(o.ok and not o.up_to_date for o in outcomes)
+    fresh = sum(o.up_to_date for o in outcomes)
+    out.info(f"{ok} of {len(outcomes)} built, {fresh} up to date; logs: {log_dir}/<service>-<target>.log")
 
 
 def raise_if_failed(outcomes: Sequence[Outcome], log_dir: Path | None, out: Reporter, *, announce: bool = True) -> None:
@@ -266,7 +304,8 @@ def to_dict(outcomes: Sequence[Outcome], options: BuildOptions, log_dir: Path | 
     return {
         "version": options.version,
         "log_dir": str(log_dir) if log_dir else None,
-        "built": sum(o.ok for o in outcomes),
+        "built": sum(o.ok and not o.up_to_date for o in outcomes),
+        "up_to_date": sum(o.up_to_date for o in outcomes),
         "failed": sum(not o.ok for o in outcomes),
         "results": [o.to_dict() for o in outcomes],
     }

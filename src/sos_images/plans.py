@@ -54,6 +54,7 @@ class BuildOptions:
     target: str | None = None
     build_args: tuple[str, ...] = ()
     no_cache: bool = False
+    force: bool = False  # build even when the image's input digest says it is up to date (cache kept)
     platforms: tuple[str, ...] = ()  # more than one: one OCI index
     cache: str = "none"  # "registry": --cache-from/--cache-to type=registry,mode=max at the image's cache ref
     provenance: str | None = None  # "min", "max" or "off"; None: see release
