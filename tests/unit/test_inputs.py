@@ -1,0 +1,68 @@
+"""The input digest: what changes it and what does not."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from sos_images.catalog import load_catalog
+from sos_images.inputs import LABEL, digest, parse, with_label
+from sos_images.plans import BuildOptions, plan_build
+from sos_images.refs import resolve
+from tests.unit.test_plans import BUILDX, SOURCE
+
+BASES = {"GO_IMAGE": "golang:1.21-alpine@sha256:aaa", "ALPINE_IMAGE": "alpine:3.19@sha256:bbb"}
+
+
+def plan(repo: Path, **options):
+    catalog = load_catalog(repo)
+    opts = BuildOptions(**options)
+    ref = resolve(catalog, "device-service", opts.target, opts.version, opts.registry, {})
+    return plan_build(catalog, ref, opts, SOURCE, BUILDX, {}, None)
+
+
+def of(repo: Path, bases=BASES, **options) -> str:
+    return digest(plan(repo, **options), bases)
+
+
+def test_the_same_inputs_give_the_same_digest_and_the_label_does_not_feed_it(fake_repo: Path) -> None:
+    first = of(fake_repo)
+    assert first.startswith("sha256:") and of(fake_repo) == first
+    labelled = with_label(plan(fake_repo), first)
+    assert f"--label={LABEL}={first}" in labelled.argv and digest(labelled, BASES) == first
+    assert parse(labelled)["contexts"] == {"": str(fake_repo / "services" / "device-service")}
+
+
+def test_an_edited_file_in_the_context_changes_it(fake_repo: Path) -> None:
+    before = of(fake_repo)
+    (fake_repo / "services/device-service/cmd/main.go").write_text("package main\n// edited\nfunc main() {}\n")
+    assert of(fake_repo) != before
+
+
+def test_an_excluded_file_does_not_change_it(fake_repo: Path) -> None:
+    before = of(fake_repo)
+    (fake_repo / "services/device-service/cmd/x_test.go").write_text("package main\n")
+    (fake_repo / "services/device-service/.git").mkdir(exist_ok=True)
+    (fake_repo / "services/device-service/.git/HEAD").write_text("ref\n")
+    assert of(fake_repo) == before
+
+
+def test_an_edited_ignore_rule_changes_it(fake_repo: Path) -> None:
+    before = of(fake_repo)
+    ignore = (fake_repo / "dockerfiles/Dockerfile.go.dockerignore").resolve()
+    ignore.write_text(ignore.read_text() + "\ninternal/\n")
+    assert of(fake_repo) != before
+
+
+def test_the_dockerfile_a_build_arg_and_the_target_change_it(fake_repo: Path) -> None:
+    before = of(fake_repo)
+    assert of(fake_repo, build_args=("EXTRA=1",)) != before
+    assert of(fake_repo, target="development") != before
+    dockerfile = fake_repo / "dockerfiles/Dockerfile.go"
+    dockerfile.write_text(dockerfile.read_text() + "\n# edited\n")
+    assert of(fake_repo) != before
+
+
+def test_another_base_image_id_changes_it_and_progress_does_not(fake_repo: Path) -> None:
+    before = of(fake_repo)
+    assert of(fake_repo, bases=BASES | {"GO_IMAGE": "golang:1.21-alpine@sha256:ccc"}) != before
+    assert of(fake_repo, progress="plain") == before
