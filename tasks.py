@@ -179,6 +179,24 @@ def build_all(
 
 
 @sos_task
+def bake_file(
+    c: Context,
+    file: str = "docker-bake.json",
+    target: str = "",
+    language: str = "",
+    version: str = "latest",
+    build_arg: list[str] | None = None,
+    platform: str = "",
+    cache: str = "none",
+    provenance: str = "",
+    registry: str = "",
+    since: str = "",
+) -> None:
+    """Write what build-all builds as a bake file that 'docker buildx bake -f FILE --load' runs by hand."""
+    call("bake_file", locals())
+
+
+@sos_task
 def verify(
     c: Context,
     service: str = "",
@@ -347,6 +365,7 @@ ns = Collection(
     push,
     publish,
     build_all,
+    bake_file,
     verify,
     lint,
     scan,

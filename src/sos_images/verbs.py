@@ -95,6 +95,15 @@ def build_all(a: Args) -> None:
     )
 
 
+def bake_file(a: Args) -> None:
+    from . import bake, changes
+
+    catalog = _catalog()
+    only = changes.since(catalog, a.since).result.services if a.since else None
+    options = build_options(vars(a) | {"target": ""})
+    bake.bake_file(catalog, options, Reporter(), a.file, language=given(a.language), target=given(a.target), only=only)
+
+
 def verify(a: Args) -> None:
     from . import sign
     from .checks import verify as verify_mod
