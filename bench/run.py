@@ -1,7 +1,7 @@
 """Benchmarks: tool overhead, incremental rebuilds, sizes, many images, responsiveness.
 
 Prints figures and goal ratios; never asserts on time. Usage:
-    python bench/run.py [--runs 5] [--cold-runs 1] [--only overhead,incremental,sizes,many,responsiveness,engine]
+    python bench/run.py [--runs 5] [--cold-runs 1] [--only overhead,incremental,sizes,many,responsiveness,engine,bake]
 Results also go to .bench/results.json. Needs the engine and base images (scripts/bootstrap.sh).
 """
 
@@ -146,6 +146,26 @@ def many(cold_runs: int) -> None:
         RESULTS[f"many/{label}"] = dict(sequential=seq, parallel=par, ratio=par / seq)
 
 
+def bake(runs: int) -> None:
+    print("6. Warm (nothing changed), seven production images: build-all (input digest skip) vs plain bake")
+    version = "bench-bake"
+    build_all = invoke("build-all", "--target", "production", "--jobs", "2", "--version", version)
+    sh(invoke("bake-file", "--target", "production", "--version", version, "--file", ".bench/docker-bake.json"))
+    plain_bake = ["docker", "buildx", "bake", "-f", ".bench/docker-bake.json", "--load", "--progress", "plain"]
+    sh(build_all)  # the images exist, labelled
+    rounds: dict[str, list[float]] = {"build-all": [], "build-all --force": [], "bake": []}
+    for _ in range(runs):  # alternating, so the machine's load falls on each alike
+        rounds["build-all"].append(timed(build_all)[0])
+        rounds["build-all --force"].append(timed([*build_all, "--force"])[0])
+        rounds["bake"].append(timed(plain_bake)[0])
+    med = {name: statistics.median(times) for name, times in rounds.items()}
+    for name, value in med.items():
+        row(f"warm: {name} (median of {runs})", value)
+    row("warm: build-all / bake", med["build-all"] / med["bake"], "", "goal <= 1.0")
+    row("warm: build-all --force / bake", med["build-all --force"] / med["bake"], "", "(no skip: BuildKit asked)")
+    RESULTS["bake/warm"] = dict(med, ratio=med["build-all"] / med["bake"], rounds=rounds)
+
+
 def responsiveness(runs: int) -> None:
     print("5. Responsiveness")
     t_list = median_time(invoke("--list"), runs)
@@ -236,6 +256,7 @@ def main() -> None:
         "many": lambda: many(opts.cold_runs),
         "responsiveness": lambda: responsiveness(opts.runs),
         "engine": lambda: engine(opts.cold_runs),
+        "bake": lambda: bake(opts.runs),
     }
     for name in opts.only.split(","):
         parts[name.strip()]()
