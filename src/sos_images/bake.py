@@ -37,21 +37,24 @@ def _relative(path: str, start: Path) -> str:
 
 def bake_target(plan: BuildPlan, root: Path) -> dict[str, Any]:
     parsed = inputs.parse(plan)
-    contexts: dict[str, str] = dict(parsed["contexts"])  # type: ignore[call-overload]
+    contexts = dict(parsed.contexts)
     context = contexts.pop("", ".")
     spec: dict[str, Any] = {
         "context": _relative(context, root),
-        "dockerfile": os.path.relpath(Path(str(parsed["file"])).resolve(), Path(context).resolve()),
-        "target": parsed.get("target"),
+        "dockerfile": os.path.relpath(
+            Path(parsed.file or Path(context, "Dockerfile")).resolve(), Path(context).resolve()
+        ),
         "tags": [plan.image],
         "args": dict(plan.build_args),
-        "labels": dict(plan.labels) | _inputs_label(parsed["flags"]),  # type: ignore[arg-type]
+        "labels": dict(plan.labels) | _inputs_label(parsed.flags),
     }
+    if parsed.target:
+        spec["target"] = parsed.target
     if contexts:
         spec["contexts"] = {name: _relative(path, root) for name, path in contexts.items()}
     if plan.platforms:
         spec["platforms"] = list(plan.platforms)
-    return spec | _flags(parsed["flags"])  # type: ignore[arg-type]
+    return spec | _flags(parsed.flags)
 
 
 def _inputs_label(flags: Sequence[str]) -> dict[str, str]:

@@ -218,7 +218,10 @@ def _skip_current(
         if job.plan is None:
             labelled.append(job)
             continue
-        plan, fresh = inputs.check(job.plan, engine)
+        try:
+            plan, fresh = inputs.check(job.plan, engine)
+        except OSError:  # an unreadable input: build it, and let BuildKit say what is wrong
+            plan, fresh = job.plan, False
         labelled.append(replace(job, plan=plan))
         if fresh and not (options.no_cache or options.force):
             size = (engine.inspect_image(plan.image) or {}).get("Size")

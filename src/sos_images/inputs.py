@@ -11,7 +11,7 @@ from __future__ import annotations
 import hashlib
 import os
 from collections.abc import Iterator, Mapping
-from dataclasses import replace
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from .affected import parse_ignore
@@ -24,24 +24,34 @@ VALUE_FLAGS = ("--file", "--target", "--tag")
 NEUTRAL = (f"--label={LABEL}=", "--progress=")  # flags that do not change the image
 
 
-def parse(plan: BuildPlan) -> dict[str, object]:
-    """The argv's Dockerfile, target, platforms, contexts (name '' = the main one) and other flags."""
-    argv = list(plan.argv)
-    found: dict[str, object] = {"contexts": {}, "flags": []}
+@dataclass
+class Argv:
+    """A build argv read back: Dockerfile, target, contexts (name '' = the main one), the other flags."""
+
+    file: str | None = None
+    target: str = ""
+    contexts: dict[str, str] = field(default_factory=dict)
+    flags: list[str] = field(default_factory=list)
+
+
+def parse(plan: BuildPlan) -> Argv:
+    argv, found = list(plan.argv), Argv()
     i = 2 if argv[1:2] == ["build"] else 3
     while i < len(argv):
         arg = argv[i]
-        if arg in VALUE_FLAGS:
-            found[arg.lstrip("-")] = argv[i + 1]
-            i += 2
-            continue
-        if arg.startswith("--build-context="):
-            name, _, path = arg.removeprefix("--build-context=").partition("=")
-            found["contexts"][name] = path  # type: ignore[index]
+        key, eq, value = arg.partition("=")
+        if key in VALUE_FLAGS and not eq:  # --file PATH
+            value, i = argv[i + 1], i + 1
+        if key in VALUE_FLAGS:
+            if key != "--tag":
+                setattr(found, key.lstrip("-"), value)
+        elif key == "--build-context":
+            name, _, path = value.partition("=")
+            found.contexts[name] = path
         elif arg.startswith("--"):
-            found["flags"].append(arg)  # type: ignore[attr-defined]
+            found.flags.append(arg)
         else:
-            found["contexts"][""] = arg  # type: ignore[index]
+            found.contexts[""] = arg
         i += 1
     return found
 
@@ -80,11 +90,11 @@ def digest(plan: BuildPlan, base_ids: Mapping[str, str]) -> str:
     def add(*parts: str) -> None:
         h.update("\0".join(parts).encode() + b"\n")
 
-    dockerfile = Path(str(parsed["file"])) if parsed.get("file") else None
-    add("target", str(parsed.get("target", "")))
-    for flag in sorted(f for f in parsed["flags"] if not f.startswith(NEUTRAL)):  # type: ignore[attr-defined]
+    dockerfile = Path(parsed.file) if parsed.file else None
+    add("target", parsed.target)
+    for flag in sorted(f for f in parsed.flags if not f.startswith(NEUTRAL)):
         add("flag", flag)
-    contexts: dict[str, str] = parsed["contexts"]  # type: ignore[assignment]
+    contexts = parsed.contexts
     if dockerfile is None and "" in contexts:
         dockerfile = Path(contexts[""]) / "Dockerfile"
     if dockerfile is not None:
@@ -93,6 +103,9 @@ def digest(plan: BuildPlan, base_ids: Mapping[str, str]) -> str:
         add("base", name, base)
     for name, path in sorted(contexts.items()):
         root = Path(path)
+        if not root.is_dir():  # docker-image://, target:, a URL: its reference is the input
+            add("context-ref", name, path)
+            continue
         rules = ignore_rules(root, dockerfile if name == "" else None)
         add("context", name, hashlib.sha256(rules.encode()).hexdigest())
         for rel, file in context_files(root, rules):

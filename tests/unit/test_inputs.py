@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 
 from sos_images.catalog import load_catalog
@@ -29,7 +30,7 @@ def test_the_same_inputs_give_the_same_digest_and_the_label_does_not_feed_it(fak
     assert first.startswith("sha256:") and of(fake_repo) == first
     labelled = with_label(plan(fake_repo), first)
     assert f"--label={LABEL}={first}" in labelled.argv and digest(labelled, BASES) == first
-    assert parse(labelled)["contexts"] == {"": str(fake_repo / "services" / "device-service")}
+    assert parse(labelled).contexts == {"": str(fake_repo / "services" / "device-service")}
 
 
 def test_an_edited_file_in_the_context_changes_it(fake_repo: Path) -> None:
@@ -66,3 +67,17 @@ def test_another_base_image_id_changes_it_and_progress_does_not(fake_repo: Path)
     before = of(fake_repo)
     assert of(fake_repo, bases=BASES | {"GO_IMAGE": "golang:1.21-alpine@sha256:ccc"}) != before
     assert of(fake_repo, progress="plain") == before
+
+
+def test_a_named_context_folder_counts_and_a_reference_by_its_name(fake_repo: Path, tmp_path: Path) -> None:
+    lib = tmp_path / "lib"
+    lib.mkdir()
+    (lib / "a.go").write_text("package lib\n")
+    base = plan(fake_repo)
+    named = replace(base, argv=(*base.argv[:-1], f"--build-context=lib={lib}", base.argv[-1]))
+    before = digest(named, BASES)
+    assert before != digest(base, BASES)
+    (lib / "a.go").write_text("package lib // edited\n")
+    assert digest(named, BASES) != before
+    image = replace(base, argv=(*base.argv[:-1], "--build-context=lib=docker-image://alpine:3.19", base.argv[-1]))
+    assert digest(image, BASES) != digest(base, BASES)
