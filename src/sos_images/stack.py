@@ -7,17 +7,16 @@ it started: no container, network or volume is left behind.
 
 from __future__ import annotations
 
-import json
 import os
 import subprocess
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from . import compose, process
+from . import compose, endpoint, process
 from .catalog import Catalog
 from .engine import Engine
-from .errors import CheckFailed, CommandFailed, UsageError
+from .errors import CheckFailed, CommandFailed, UsageError, tool_json
 from .report import Reporter
 
 PROJECT_LABEL = "com.docker.compose.project"
@@ -102,6 +101,8 @@ def up(
     if watch and production:
         raise UsageError("--watch needs the development targets (production images hold no sources): drop one")
     names = selected(catalog, names)
+    if not production and any(catalog.service(n).language.name == "node" for n in names):
+        endpoint.current().refuse_source_mounts("invoke up (development)", "use invoke up --production")
     stack = open_stack(catalog, production)
     ports = [compose.resolve(hp) for name, hp in compose.host_ports(catalog).items() if name in names]
     write_files(catalog, out)
@@ -150,8 +151,8 @@ def _ps_rows(text: str) -> list[dict[str, str]]:
     """`compose ps --format json` prints one object per line (2.21+) or one array (older)."""
     text = text.strip()
     if text.startswith("["):
-        return json.loads(text)
-    return [json.loads(line) for line in text.splitlines() if line.strip().startswith("{")]
+        return tool_json("docker compose ps", text, list)
+    return [tool_json("docker compose ps", line, dict) for line in text.splitlines() if line.strip().startswith("{")]
 
 
 def show_logs(stack: Stack, names: Sequence[str], out: Reporter, lines: int = 20) -> None:
