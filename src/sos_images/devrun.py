@@ -21,7 +21,7 @@ from .engine import Container, Engine
 from .errors import CommandFailed, UsageError
 from .plans import BuildOptions
 from .report import Reporter
-from .settings import ENV_NAME
+from .settings import ENV_NAME, schema_key
 
 # The images' own checks run every 30 s; a run wants to know within a second or two.
 HEALTH = {"test": None, "interval": 1_000_000_000, "timeout": 5_000_000_000, "retries": 3, "start_period": 0}
@@ -35,7 +35,7 @@ class RunOptions:
     env_file: str = ""
     port: int | None = None
     debug_port: int | None = None
-    timeout: float = 90
+    timeout: float = schema_key("run", "timeout").default
     build: bool = True
 
 
