@@ -10,6 +10,7 @@ OCI layout (a second exporter, same digest) that distribution.push_layout pushes
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import tempfile
@@ -22,7 +23,8 @@ from . import distribution, process, refs
 from .catalog import Catalog
 from .errors import CheckFailed, CommandFailed, UsageError
 from .refs import ImageRef
-from .tags import TagPolicy, release_tags, semver_tags
+from .release_rules import Image, Release, ReleaseRequest, decide
+from .tags import TagPolicy
 
 Content = Mapping[str, tuple[str, ...]]  # platform -> (config digest, layer digests...)
 
@@ -96,79 +98,67 @@ def check_records(records: list[PlatformRecord], ref: ImageRef, folder: Path) ->
     return records
 
 
-# --- the release's tags across the two steps -------------------------------------------------------------
+# --- the release's tags across the two steps (release_rules decides; this reads the registry for it) -----
 
 
-@dataclass(frozen=True)
-class TagDecision:
-    tag: str
-    action: str  # create | move | keep | refuse
-    reason: str
-    current: str = ""  # the digest the registry's tag points at now
-
-    @property
-    def writes(self) -> bool:
-        return self.action in ("create", "move")
+def content_id(layers: tuple[str, ...]) -> str:
+    """One platform's content as release_rules compares it: its config and layer digests."""
+    return ",".join(layers)
 
 
-def floating_tags(ref: ImageRef, tags: list[str]) -> set[str]:
-    """The policy's tags that follow releases (latest, MAJOR, MAJOR.MINOR); the rest are immutable."""
-    suffix = "" if ref.is_default_target else f"-{ref.target}"
-    lines = (semver_tags(ref.version) or [])[1:]
-    return {t for t in tags if t in {f"{f}{suffix}" for f in lines} | {"latest"}}
+def image_of(digest: str, content: Content) -> Image:
+    return Image(digest, {platform: content_id(layers) for platform, layers in content.items()})
 
 
-def decide(
-    tags: list[str], floating: set[str], existing: Mapping[str, tuple[str, Content] | None], new: Content
-) -> list[TagDecision]:
-    """Immutable tags: free (create), the same content (keep) or other content (refuse). Floating tags move.
-    `new` may hold only some platforms (a platform job): those are compared, the rest not yet known."""
-    decisions = []
+def read_repository(registry: distribution.Registry, name: str, tags: list[str]) -> dict[str, Image | None]:
+    """Every tag the repository lists; the manifests of the tags this release would push are read."""
+    repository: dict[str, Image | None] = dict.fromkeys(registry.tags(name))
     for tag in tags:
-        found = existing.get(tag)
-        if found is None:
-            decisions.append(TagDecision(tag, "create", "free"))
-            continue
-        digest, held = found
-        if tag in floating:
-            decisions.append(TagDecision(tag, "move", "a floating tag follows the release", digest))
-        elif all(held.get(p) == c for p, c in new.items()) and (len(new) < 2 or set(held) == set(new)):
-            decisions.append(TagDecision(tag, "keep", "holds the same content", digest))
-        else:
-            decisions.append(TagDecision(tag, "refuse", "holds other content", digest))
-    return decisions
+        if tag in repository:
+            manifest = registry.manifest(name, tag)
+            held = distribution.content(registry, name, tag) if manifest else None
+            repository[tag] = image_of(manifest.digest, held or {}) if manifest else None
+    return repository
 
 
-def refuse_changes(decisions: list[TagDecision], repository: str) -> None:
-    refused = [d for d in decisions if d.action == "refuse"]
-    if refused:
-        names = ", ".join(f"{repository}:{d.tag} ({d.current})" for d in refused)
-        raise CheckFailed(f"{names} already hold other content and version tags never change: release a new "
-                          "version (nothing was pushed or tagged)")  # fmt: skip
+def only_platforms(repository: dict[str, Image | None], platforms: set[str]) -> dict[str, Image | None]:
+    """A platform job knows one platform: compare each tag's image on that platform alone (a tag that lacks it
+    holds other content)."""
+    narrowed: dict[str, Image | None] = {}
+    for tag, image in repository.items():
+        held = (image.platforms or {}) if image else {}
+        narrowed[tag] = Image(image.digest, {p: held.get(p, "") for p in platforms}) if image else None
+    return narrowed
 
 
-def existing_content(registry: distribution.Registry, name: str, tags: list[str]) -> dict[str, Any]:
-    """(digest, content) of each of `tags` the repository has: one tag list, then the manifests it needs."""
-    present = set(registry.tags(name))
-    found: dict[str, Any] = {}
-    for tag in tags:
-        manifest = registry.manifest(name, tag) if tag in present else None
-        found[tag] = (manifest.digest, distribution.content(registry, name, tag) or {}) if manifest else None
-    return found
+def request_for(catalog: Catalog, ref: ImageRef, policy: TagPolicy, *, force: bool = False,
+                force_tags: bool = False) -> ReleaseRequest:  # fmt: skip
+    return ReleaseRequest(
+        ref.version, ref.target, ref.service.language.default_target, tuple(ref.service.targets),
+        process.source_info(catalog.root).commit, policy, force=force, force_tags=force_tags,
+    )  # fmt: skip
 
 
-def plan_tags(catalog: Catalog, ref: ImageRef, policy: TagPolicy) -> list[str]:
-    commit = process.source_info(catalog.root).commit
-    return release_tags(ref.version, ref.target, ref.service.language.default_target, commit, policy)
-
-
-def check_tags(ref: ImageRef, tags: list[str], new: Content, environ: Mapping[str, str] = os.environ) -> list[Any]:
-    """Read-only: the registry's view of the release's tags against `new`; refuses before anything changes."""
+def read_release(ref: ImageRef, request: ReleaseRequest, environ: Mapping[str, str] = os.environ) -> dict[str, Any]:
+    """Read-only, one tag list and the manifests the rules need: an unreachable registry or a missing login
+    fails here, before a platform job spends its build."""
     host, name = distribution.split_repository(ref.repository)
-    registry = distribution.Registry(host, environ)
-    decisions = decide(tags, floating_tags(ref, tags), existing_content(registry, name, tags), new)
-    refuse_changes(decisions, ref.repository)
-    return decisions
+    return read_repository(distribution.Registry(host, environ), name, request.tags)
+
+
+def check_release(
+    request: ReleaseRequest, ref: ImageRef, repository: dict[str, Image | None], candidate: Image, *, partial: bool
+) -> Release:
+    """The rules against what the registry held; refuses (CheckFailed) before anything changes.
+    `partial`: a platform job, which checks the immutable tags on its own platform only."""
+    if partial:
+        repository = only_platforms(repository, set(candidate.platforms or {}))
+    release = decide(request, repository, candidate)
+    if partial:
+        release = Release(tuple(d for d in release.decisions if d.kind != "floating"))
+    if release.refused:
+        raise CheckFailed(f"{ref.repository}:{release.refusal()} (nothing was pushed or tagged)")
+    return release
 
 
 def imagetools_argv(repository: str, tags: list[str], digests: list[str], dry_run: bool = False) -> list[str]:
@@ -177,13 +167,14 @@ def imagetools_argv(repository: str, tags: list[str], digests: list[str], dry_ru
     return argv + [f"{repository}@{digest}" for digest in digests]
 
 
-def merged_index(repository: str, digests: list[str]) -> dict[str, Any]:
-    """The index imagetools would push (its --dry-run), without pushing it."""
+def merged_index(repository: str, digests: list[str]) -> tuple[str, dict[str, Any]]:
+    """(digest, index) that imagetools would push (its --dry-run prints those exact bytes), pushing nothing."""
     argv = imagetools_argv(repository, ["merge-preview"], digests, dry_run=True)
     proc = process.run(argv, capture=True, echo=False, check=False)
     if proc.returncode != 0:
         raise CommandFailed(f"imagetools create --dry-run failed: {process.last_line(proc.stderr)}")
-    return json.loads(proc.stdout)
+    body = proc.stdout.removesuffix("\n").encode()
+    return "sha256:" + hashlib.sha256(body).hexdigest(), json.loads(body)
 
 
 def resolve(catalog: Catalog, service: str, target: str, version: str, registry: str) -> ImageRef:

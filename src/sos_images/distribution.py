@@ -48,7 +48,8 @@ def docker_credentials(host: str, environ: Mapping[str, str] = os.environ) -> tu
         return None
     helper = (config.get("credHelpers") or {}).get(host) or config.get("credsStore")
     if helper:
-        proc = process.run([f"docker-credential-{helper}", "get"], input_text=host, capture=True, echo=False, check=False)
+        argv = [f"docker-credential-{helper}", "get"]
+        proc = process.run(argv, input_text=host, capture=True, echo=False, check=False)
         if proc.returncode == 0:
             found = json.loads(proc.stdout)
             return found.get("Username", ""), found.get("Secret", "")
@@ -137,7 +138,8 @@ class Registry:
             if exc.code == 404:
                 return None
             raise self._fail(f"reading {name}:{reference}", exc) from None
-        return Manifest("sha256:" + hashlib.sha256(body).hexdigest(), media or json.loads(body).get("mediaType", ""), body)
+        digest = "sha256:" + hashlib.sha256(body).hexdigest()
+        return Manifest(digest, media or json.loads(body).get("mediaType", ""), body)
 
     def tags(self, name: str) -> list[str]:
         """Every tag of a repository (following the API's pages); [] for a repository not pushed yet."""
@@ -200,10 +202,10 @@ def layout_index(layout: Path) -> Manifest:
     entries = json.loads((layout / "index.json").read_text(encoding="utf-8"))["manifests"]
     if len(entries) != 1:
         raise CommandFailed(f"the OCI layout {layout} holds {len(entries)} images, expected one")
-    return _layout_manifest(layout, entries[0])
+    return layout_manifest(layout, entries[0])
 
 
-def _layout_manifest(layout: Path, descriptor: Mapping[str, Any]) -> Manifest:
+def layout_manifest(layout: Path, descriptor: Mapping[str, Any]) -> Manifest:
     body = _layout_blob(layout, descriptor["digest"])
     return Manifest(descriptor["digest"], descriptor["mediaType"], body)
 
@@ -223,7 +225,7 @@ def _push_tree(registry: Registry, name: str, layout: Path, manifest: Manifest) 
     data = manifest.data
     if manifest.is_index:
         for child in data["manifests"]:
-            _push_tree(registry, name, layout, _layout_manifest(layout, child))
+            _push_tree(registry, name, layout, layout_manifest(layout, child))
     else:
         for blob in [data["config"], *data.get("layers", [])]:
             registry.put_blob(name, blob["digest"], _layout_blob(layout, blob["digest"]))
