@@ -247,7 +247,31 @@ def _sign_pushed(
     return sos_images.sign.sign_and_attest(ref, digest, signing, out)
 
 
-PUBLISH_HELP = {k: v for k, v in PUSH_HELP.items() if k != "dry-run"} | BUILD_HELP
+SPLIT_HELP = {
+    "digests": "folder of the per-platform digest records (default: reports/digests; CI carries it as an artifact)",
+    "summary": "append a Markdown job summary to this file (e.g. $GITHUB_STEP_SUMMARY)",
+    "force": "overwrite a version tag that holds other content (deliberately)",
+}
+PUBLISH_HELP = (
+    {k: v for k, v in PUSH_HELP.items() if k != "dry-run"}
+    | BUILD_HELP
+    | SPLIT_HELP
+    | {
+        "by-digest": "build the one --platform given, push it by digest (no tag); then 'invoke merge'",
+        "verify": "with --by-digest: smoke-test the image on this runner first (its own platform only)",
+    }
+)
+
+
+def _release_options(catalog: Any, semver: bool, sha: bool, latest: bool, digests: str, summary: str,
+                     force: bool = False, force_tags: bool = False) -> Any:  # fmt: skip
+    import sos_images.platformjobs
+    from sos_images.tags import TagPolicy
+
+    policy = TagPolicy.from_settings(catalog.settings.get("tags", {}), semver="required" if semver else None,
+                                     sha=sha or None, latest=None if latest else False)  # fmt: skip
+    folder = Path(digests or "reports/digests")
+    return sos_images.platformjobs.ReleaseOptions(policy, folder, summary, force=force, force_tags=force_tags)
 
 
 @sos_task(help=PUBLISH_HELP, iterable=["build_arg"])
@@ -269,6 +293,11 @@ def publish(
     sign: bool = False,
     key: str = "",
     keyless: bool = False,
+    by_digest: bool = False,
+    digests: str = "",
+    verify: bool = False,
+    summary: str = "",
+    force: bool = False,
     json: bool = False,
 ) -> None:
     """Build (named for the registry), push, and with --sign sign and attest; stops at the first failure."""
@@ -276,7 +305,7 @@ def publish(
     import sos_images.commands
 
     catalog, out = _catalog(), Reporter(json)
-    signing = _ready_to_sign(catalog, key, keyless) if sign else None
+    signing = _ready_to_sign(catalog, key, keyless) if sign and not by_digest else None
     options = _build_options(
         version=version,
         target=target,
@@ -288,6 +317,16 @@ def publish(
         registry=registry,
         release=True,
     )
+    if by_digest:
+        import sos_images.platformjobs
+
+        if sign:
+            raise UsageError("--by-digest pushes no tag and signs nothing: pass --sign to 'invoke merge'")
+        release = _release_options(catalog, semver, sha, latest, digests, summary, force)
+        report = sos_images.platformjobs.publish_platform(catalog, service, options, release, out, verify=verify)
+        if json:
+            out.emit_json(report)
+        return
     built = sos_images.build.build(catalog, service, options, out)
     latest_tag = None if latest else False
     pushed = sos_images.commands.push_service(
@@ -298,6 +337,48 @@ def publish(
         report["sign"] = _sign_pushed(catalog, service, target, version, registry, pushed["digest"], signing, out)
     if json:
         out.emit_json(report)
+
+
+@sos_task(
+    help={k: v for k, v in PUSH_HELP.items() if k != "service"}
+    | SPLIT_HELP
+    | {
+        "service": "service whose platform digests to join (each pushed by 'invoke publish --by-digest')",
+        "force-tags": "move floating tags even to a lower version",
+        "dry-run": "read the registry, print what each tag would do and the imagetools command; change nothing",
+    }
+)
+@edge
+def merge(
+    c: Context,
+    service: str = "",
+    registry: str = "",
+    version: str = "latest",
+    target: str = "",
+    semver: bool = False,
+    sha: bool = False,
+    latest: bool = True,
+    digests: str = "",
+    sign: bool = False,
+    key: str = "",
+    keyless: bool = False,
+    summary: str = "",
+    force: bool = False,
+    force_tags: bool = False,
+    dry_run: bool = False,
+    json: bool = False,
+) -> None:
+    """Join the platforms pushed by digest into one index under the release's tags; with --sign sign and attest."""
+    import sos_images.bydigest
+    import sos_images.platformjobs
+
+    catalog, out = _catalog(), Reporter(json)
+    signing = _ready_to_sign(catalog, key, keyless) if sign and not dry_run else None
+    ref = sos_images.bydigest.resolve(catalog, service, target, version, registry)
+    release = _release_options(catalog, semver, sha, latest, digests, summary, force, force_tags)
+    result = sos_images.platformjobs.merge(catalog, ref, release, out, signing=signing, dry_run=dry_run)
+    if json:
+        out.emit_json(result)
 
 
 @sos_task(
@@ -756,6 +837,7 @@ ns = Collection(
     login,
     push,
     publish,
+    merge,
     build_all,
     verify,
     lint,

@@ -44,11 +44,13 @@ def publish_platform(
     """Build one platform, (verify it natively), check the release's tags, push it by digest, record the digest."""
     ref = bydigest.resolve(catalog, service, options.target or "", options.version, options.registry or "")
     platform = one_platform(options.platforms)
+    options = replace(options, release=True)
+    build.make_plan(catalog, service, options)  # a platform this engine cannot build is refused before anything
     request = bydigest.request_for(catalog, ref, release.policy, force=release.force)
-    repository = bydigest.read_release(ref, request)  # before the build: a missing login fails in seconds
+    repository = bydigest.read_release(ref, request)  # then the registry: a missing login fails in seconds
     with tempfile.TemporaryDirectory(prefix="sos-oci-") as tmp:
         layout = Path(tmp) / "layout"
-        built = build.build(catalog, service, replace(options, oci_layout=str(layout), release=True), out)
+        built = build.build(catalog, service, replace(options, oci_layout=str(layout)), out)
         verified = _verify(catalog, ref, platform, out) if verify else "not run"
         top = distribution.layout_index(layout)
         content = distribution.layout_content(layout)
