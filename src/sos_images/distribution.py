@@ -101,7 +101,8 @@ class Registry:
                     raise
                 self._token = self._authorize(exc.headers.get("WWW-Authenticate", ""))
             except OSError as exc:
-                raise CommandFailed(f"registry {self.host} is not reachable ({exc}): is it running?") from None
+                reason = getattr(exc, "reason", exc)
+                raise CommandFailed(f"registry {self.host} is not reachable ({reason}): is it running?") from None
         raise AssertionError("unreachable")
 
     def _authorize(self, challenge: str) -> str:
