@@ -208,6 +208,8 @@ def split(cold_runs: int) -> None:
         }
         merge = median_time(invoke("merge", "--service", GO, "--registry", "private", "--version", "v1.0.0-split",
                                    "--digests", str(digests)), cold_runs, env)  # fmt: skip
+        local = sh(["docker", "images", "--format", "{{.Repository}}:{{.Tag}}"]).stdout.split()
+        sh(["docker", "rmi", "--force", *(t for t in local if t.startswith(f"{host}/"))], check=False)
     shutil.rmtree(repo, ignore_errors=True)
     two_runners = max(jobs.values()) + merge
     row(f"{GO} cold publish, one platform (linux/amd64)", one)
