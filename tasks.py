@@ -145,10 +145,39 @@ def publish(
     sign: bool = False,
     key: str = "",
     keyless: bool = False,
+    by_digest: bool = False,
+    digests: str = "",
+    verify: bool = False,
+    summary: str = "",
+    force: bool = False,
     json: bool = False,
 ) -> None:
     """Build (named for the registry), push, and with --sign sign and attest; stops at the first failure."""
     call("publish", locals())
+
+
+@sos_task
+def merge(
+    c: Context,
+    service: str = "",
+    registry: str = "",
+    version: str = "latest",
+    target: str = "",
+    semver: bool = False,
+    sha: bool = False,
+    latest: bool = True,
+    digests: str = "",
+    sign: bool = False,
+    key: str = "",
+    keyless: bool = False,
+    summary: str = "",
+    force: bool = False,
+    force_tags: bool = False,
+    dry_run: bool = False,
+    json: bool = False,
+) -> None:
+    """Join the platforms pushed by digest into one index under the release's tags; with --sign sign and attest."""
+    call("merge", locals())
 
 
 @sos_task
@@ -343,6 +372,7 @@ ns = Collection(
     login,
     push,
     publish,
+    merge,
     build_all,
     verify,
     lint,

@@ -65,6 +65,7 @@ class BuildOptions:
     ca_bundle: str | None = None
     progress: str = "auto"
     registry: str | None = None
+    oci_layout: str | None = None  # also export the image as an OCI layout folder here (pushed by digest later)
 
 
 @dataclass(frozen=True)
@@ -196,8 +197,12 @@ def _buildx_options(options: BuildOptions, client: BuildClient) -> list[str]:
         if options.builder:
             argv.append(f"--builder={options.builder}")
         argv.append("--load")
-    elif options.builder or options.cache_to:
-        raise UsageError("--builder and --cache-to need the docker buildx plugin: install it (see README, Set-up)")
+        if options.oci_layout:  # a second exporter (BuildKit 0.13): the same image, the same digest, as files
+            argv.append(f"--output=type=oci,dest={options.oci_layout},tar=false")
+    elif options.builder or options.cache_to or options.oci_layout:
+        raise UsageError(
+            "--builder, --cache-to and --by-digest need the docker buildx plugin: install it (see README, Set-up)"
+        )
     if options.no_cache:
         argv.append("--no-cache")
     if options.platforms:

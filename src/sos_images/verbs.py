@@ -74,7 +74,18 @@ def publish(a: Args) -> None:
     from . import release
 
     out = Reporter(a.json)
-    _emit(out, release.publish(_catalog(), _release(a), build_options(vars(a), release=True), out))
+    options = build_options(vars(a), release=True)
+    if a.by_digest:
+        _emit(out, release.publish_platform(_catalog(), _release(a), options, out, verify=a.verify))
+        return
+    _emit(out, release.publish(_catalog(), _release(a), options, out))
+
+
+def merge(a: Args) -> None:
+    from . import release
+
+    out = Reporter(a.json)
+    _emit(out, release.merge(_catalog(), _release(a), out, dry_run=a.dry_run))
 
 
 def build_all(a: Args) -> None:

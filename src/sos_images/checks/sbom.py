@@ -39,7 +39,9 @@ def default_path(root: Path, ref: ImageRef, fmt: str) -> Path:
 
 
 def syft_argv(image: str, fmt: str, dest: Path) -> list[str]:
-    return ["syft", "scan", f"docker:{image}", "--quiet", "--output", f"{fmt}={dest}"]
+    """`image` is a local image, or a source syft names itself (registry:REPO@DIGEST: what a merge job has)."""
+    source = image if image.startswith("registry:") else f"docker:{image}"
+    return ["syft", "scan", source, "--quiet", "--output", f"{fmt}={dest}"]
 
 
 def components(doc: dict[str, Any], fmt: str) -> list[Component]:
