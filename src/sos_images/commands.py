@@ -16,7 +16,7 @@ def list_services(catalog: Catalog, out: Reporter) -> None:
     rows = [
         {
             "service": svc.name,
-            "language": svc.language.name,
+            "language": svc.kind,
             "targets": list(svc.targets),
             "port": svc.port,
             "health": svc.health_path,

@@ -173,9 +173,9 @@ def summarize(stack: Stack, ports: Sequence[compose.HostPorts], out: Reporter) -
     out.success(f"{stack.project} ({stack.mode}) is up and healthy:")
     width = max(len(hp.service.name) for hp in ports)
     for hp in ports:
-        debugger = compose.DEBUGGERS.get(hp.service.language.name, "debugger")
-        at = f"   {debugger} 127.0.0.1:{hp.debug}" if stack.mode == "development" else ""
-        out.info(f"{hp.service.name:<{width}}  http://127.0.0.1:{hp.app}{hp.service.health_path}{at}")
+        debugger = compose.DEBUGGERS.get(hp.service.kind, "debugger")
+        at = f"   {debugger} 127.0.0.1:{hp.debug}" if stack.mode == "development" and hp.debug else ""
+        out.info(f"{hp.service.name:<{width}}  http://127.0.0.1:{hp.app}{hp.service.health_path or '/'}{at}")
     out.info("next: invoke logs --follow, invoke down; attaching a debugger: README, The developer's day")
 
 
