@@ -16,7 +16,7 @@ from typing import Any
 
 from e2b_dockerfile_utils.dockerignore import PatternMatcher  # a port of moby/patternmatcher
 
-from .catalog import Catalog
+from .catalog import LIBS_CONTEXT, Catalog
 
 PYPROJECT = "pyproject.toml"
 TOOL_CODE = ("src/sos_images/", "tasks.py", "noxfile.py")  # build plans change with the tool itself
@@ -30,6 +30,7 @@ class Context:
     path: str  # repository path, "" for the root
     ignore: PatternMatcher | None  # None: no ignore file
     name: str = ""  # "" the build context, else the named context's name
+    chain: tuple[str, ...] = ()  # a library: its name and the libraries down to the service
 
     def holds(self, path: str) -> bool:
         """Whether a repository path reaches the build through this folder."""
@@ -98,10 +99,22 @@ def rules_for(catalog: Catalog, ignore_texts: Mapping[Path, str | None]) -> Rule
         if ignore.is_symlink():  # editing the file it links to changes these rules too
             files.add(_repo_path(catalog, ignore.resolve()))
         contexts = [context(recipe.context, ignore)]
-        contexts += [context(path, path / ".dockerignore", n) for n, path in recipe.named_contexts.items()]
+        contexts += [
+            context(path, path / ".dockerignore", n) for n, path in recipe.named_contexts.items() if n != LIBS_CONTEXT
+        ]
+        contexts += _libraries(catalog, svc, context(recipe.context, ignore).ignore)
+        files |= set(recipe.libraries.files if recipe.libraries else ())
         shared = svc.language is not None and recipe.dockerfile == catalog.dockerfiles / svc.language.dockerfile
         services[name] = ServiceRules(svc.kind, tuple(contexts), tuple(sorted(files)), svc.base_args, shared)
     return Rules(services=services)
+
+
+def _libraries(catalog: Catalog, svc: Any, ignore: PatternMatcher | None) -> list[Context]:
+    """Each library the service uses, under the service's ignore rules (libstage filters with them)."""
+    closure = svc.recipe.libraries
+    if closure is None:
+        return []
+    return [Context(path, ignore, LIBS_CONTEXT, closure.chain(path)) for path in closure.paths]
 
 
 def _repo_path(catalog: Catalog, path: Path) -> str:
@@ -132,6 +145,9 @@ def _one_path(path: str, rules: Rules, result: Affected) -> None:
             continue
         for context in svc.contexts:
             if context.holds(path):
+                if context.chain:
+                    result.add([name], " -> ".join((path, *context.chain, name)))
+                    break
                 where = f"its named context {context.name}" if context.name else "its build context"
                 result.add([name], f"{path} is in {where}")
                 break

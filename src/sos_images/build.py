@@ -12,7 +12,7 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
-from . import platforms, process, refs
+from . import libstage, platforms, process, refs
 from .catalog import Catalog, Service
 from .engine import Engine
 from .errors import EnvironmentProblem, ServiceError
@@ -158,6 +158,7 @@ def build(
     for note in plan.notes:
         out.warn(note)
     out.info("Building Docker image...")
+    libstage.stage(catalog, plan.service)
     started = time.perf_counter()
     process.run(plan.argv, env=dict(plan.env), stdout=sys.stderr if out.json_mode else None)
     seconds = time.perf_counter() - started

@@ -16,7 +16,7 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
-from . import process
+from . import libstage, process
 from .build import make_plan
 from .catalog import LANGUAGES, OWN, Catalog
 from .engine import Engine
@@ -194,6 +194,7 @@ def build_all(
         engine.ping()
         log_dir = (log_dir or catalog.root / "reports" / "logs").resolve()
         log_dir.mkdir(parents=True, exist_ok=True)
+        libstage.stage_all(catalog, list({j.plan.service.name: j.plan.service for j in planned if j.plan}.values()))
         outcomes = _run_pool(planned, jobs or default_jobs(), log_dir, engine, out)
         summarize(outcomes, out, log_dir)
     if out.json_mode:

@@ -15,12 +15,15 @@ from pathlib import Path
 from types import MappingProxyType
 from typing import Any
 
+from . import libgraph
 from .errors import ServiceError, UsageError
 from .recipe import LANGUAGES, OWN, Language, Recipe, builder, detect_language, recipe  # noqa: F401 (re-exported)
 from .settings import PATH_COMPONENT as SERVICE_NAME
 from .settings import pick, validate
 
 ROOT_ENV = "SOS_IMAGES_ROOT"
+LIBS_CONTEXT = "libs"  # the built-in Dockerfiles' named context for a service's libraries
+STAGE_DIR = ".sos-images/libs"  # where they are staged, one folder per service (git-ignored)
 
 
 @dataclass(frozen=True)
@@ -275,14 +278,27 @@ def _check_folder(services_dir: Path, entry: Path) -> Path:
 def _service(root: Path, entry: Path, override: dict[str, Any]) -> Service:
     real = _check_folder(root / "services", entry)
     language, dockerfile_path = builder(root, entry.name, real, override)
+    found = recipe(root, entry.name, real, language, dockerfile_path, override)
     return Service(
         name=entry.name,
         language=language,
         path=real,
-        recipe=recipe(root, entry.name, real, language, dockerfile_path, override),
+        recipe=_with_libraries(root, entry.name, real, found) if language else found,
         build_args=tuple(sorted((str(k), str(v)) for k, v in override.get("build-args", {}).items())),
         budget_mb=override.get("budget-mb"),
     )
+
+
+def _with_libraries(root: Path, name: str, folder: Path, found: Recipe) -> Recipe:
+    """A built-in Dockerfile reads the service's libraries from the named context `libs`, staged by libstage."""
+    try:
+        libraries = libgraph.closure(root, folder)
+    except libgraph.LibraryError as exc:
+        raise ServiceError(str(exc)) from None
+    if not (libraries.libraries or libraries.files):
+        return replace(found, libraries=libraries)
+    contexts = {**found.named_contexts, LIBS_CONTEXT: root / STAGE_DIR / name}
+    return replace(found, libraries=libraries, named_contexts=MappingProxyType(contexts))
 
 
 def _registries(declared: dict[str, dict[str, Any]]) -> dict[str, Registry]:

@@ -18,6 +18,7 @@ from typing import Any
 from . import dockerfile
 from .dockerfile import Dockerfile, DockerfileError
 from .errors import ServiceError
+from .libgraph import Closure
 
 OWN = "dockerfile"  # the kind of a service that brings its own Dockerfile
 
@@ -67,6 +68,7 @@ class Recipe:
     stages: tuple[str, ...] = ()
     named_contexts: Mapping[str, Path] = field(default_factory=lambda: MappingProxyType({}), hash=False)
     parsed: Dockerfile | None = field(default=None, compare=False, hash=False)  # own Dockerfiles only
+    libraries: Closure | None = field(default=None, compare=False, hash=False)  # the local libraries it uses
     warnings: tuple[str, ...] = ()
 
     @property
