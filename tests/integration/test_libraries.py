@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import subprocess
 import uuid
@@ -80,10 +81,8 @@ def test_a_service_on_a_library_builds_and_passes_verify(repo: Path, client, ser
             )
             assert out.decode().split() == ["hello", "from", "a", "library", "false"]
     finally:
-        try:
+        with contextlib.suppress(Exception):
             client.images.remove(image)
-        except Exception:
-            pass
 
 
 def test_affected_follows_the_library_graph(repo: Path) -> None:
