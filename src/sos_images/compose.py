@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from .catalog import Catalog, Service
+from .catalog import LIBS_CONTEXT, Catalog, Service
 from .errors import UsageError
 from .refs import image_tag, repository
 from .settings import pick
@@ -162,7 +162,9 @@ def _build(catalog: Catalog, svc: Service, target: str) -> dict[str, Any]:
         build["target"] = target
     if recipe.named_contexts:
         build["additional_contexts"] = {
-            name: Path(os.path.relpath(path, recipe.context)).as_posix() for name, path in recipe.named_contexts.items()
+            # Compose resolves these from the file's folder (the root), not from the context
+            name: f"./{_relative(catalog.root, path)}"
+            for name, path in recipe.named_contexts.items()
         }
     return build | {"args": {k: _literal(v) for k, v in args.items()} | {"VERSION": _tag()}}
 
@@ -171,6 +173,14 @@ def _develop(catalog: Catalog, svc: Service) -> dict[str, Any]:
     """Node: the sources are bind-mounted (node --watch restarts on an edit, with or without `compose watch`);
     a manifest edit rebuilds. Go: any edit in the folder rebuilds the image and recreates the container."""
     folder = _relative(catalog.root, svc.path)
+    staged = svc.recipe.named_contexts.get(LIBS_CONTEXT)
+    libraries = [{"action": "rebuild", "path": f"./{_relative(catalog.root, staged)}"}] if staged else []
+    found = _develop_own(catalog, folder, svc)
+    found["develop"]["watch"] += libraries  # `invoke up --watch` keeps the staged libraries current
+    return found
+
+
+def _develop_own(catalog: Catalog, folder: str, svc: Service) -> dict[str, Any]:
     if svc.kind == "node":
         mount = {"type": "bind", "source": f"./{folder}/src", "target": "/app/src", "read_only": True}
         watch = [{"action": "rebuild", "path": f"./{folder}/{name}"} for name in ("package.json", "package-lock.json")]

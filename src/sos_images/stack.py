@@ -9,11 +9,12 @@ from __future__ import annotations
 
 import os
 import subprocess
+import threading
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from . import compose, process
+from . import compose, libstage, process
 from .catalog import Catalog
 from .engine import Engine
 from .errors import CheckFailed, CommandFailed, UsageError, tool_json
@@ -57,6 +58,8 @@ def write_files(catalog: Catalog, out: Reporter, check: bool = False) -> list[Pa
     if check and stale:
         names = ", ".join(p.name for p, _ in stale)
         raise CheckFailed(f"{names} out of date with the catalog: run invoke compose and commit the result")
+    if not check:  # the files name each service's staged libraries as its `libs` context
+        libstage.stage_all(catalog)
     for path, text in stale:
         path.write_text(text, encoding="utf-8")
         out.info(f"wrote {path.name} from the catalog: commit it")
@@ -180,10 +183,21 @@ def summarize(stack: Stack, ports: Sequence[compose.HostPorts], out: Reporter) -
 
 def _watch(stack: Stack, names: Sequence[str], out: Reporter) -> None:
     out.info("watching: Go edits rebuild, Node edits reload; Ctrl-C stops watching (the services stay up)")
+    stop = threading.Event()
+    restage = threading.Thread(target=_restage, args=(stack.catalog, stop), daemon=True)
+    restage.start()
     try:
         stack.run("watch", "--no-up", *names, check=False)
     except KeyboardInterrupt:
         out.info("stopped watching; invoke down stops the services")
+    finally:
+        stop.set()
+
+
+def _restage(catalog: Catalog, stop: threading.Event) -> None:
+    """A library edit reaches its staged copy, which Compose watches (and rebuilds from)."""
+    while not stop.wait(0.5):
+        libstage.stage_all(catalog)
 
 
 def down(catalog: Catalog, out: Reporter) -> None:

@@ -28,6 +28,7 @@ def repo(tmp_path: Path) -> Path:
     shutil.copy(REPO / "pyproject.toml", dest)
     shutil.copytree(REPO / "dockerfiles", dest / "dockerfiles", symlinks=True)
     shutil.copytree(REPO / "services", dest / "services", ignore=shutil.ignore_patterns("node_modules", "dist"))
+    shutil.copytree(REPO / "libs", dest / "libs")
     git(dest, "init", "-q", "-b", "main")
     git(dest, "-c", "user.name=t", "-c", "user.email=t@example.test", "add", "-A")
     git(dest, "-c", "user.name=t", "-c", "user.email=t@example.test", "commit", "-qm", "base")
@@ -128,3 +129,13 @@ def test_bad_references_are_one_line_saying_what_to_do(repo: Path, tmp_path: Pat
     out = invoke("affected", "--since", ref, env={"SOS_IMAGES_ROOT": str(target)})
     lines = out.stderr.strip().splitlines()
     assert out.returncode == 2 and len(lines) == 1 and fragment in lines[0]
+
+
+def test_a_shared_library_affects_exactly_the_services_using_it_with_the_chain(repo: Path) -> None:
+    (repo / "libs" / "go-platform" / "health" / "health.go").write_text("package health\n")
+    (repo / "libs" / "go-platform" / "health" / "health_test.go").write_text("package health\n")
+    commit(repo)
+    result = since(load_catalog(repo), "HEAD~1").result
+    assert result.services == GO
+    chain = "libs/go-platform/health/health.go -> github.com/sos-app/platform -> emergency-service"
+    assert result.reasons["emergency-service"] == [chain]

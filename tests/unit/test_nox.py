@@ -81,6 +81,7 @@ def test_sessions_have_readable_ids_and_a_description() -> None:
 def copy_catalog(dest: Path) -> Path:
     shutil.copy(REPO / "pyproject.toml", dest / "pyproject.toml")
     shutil.copytree(REPO / "services", dest / "services", ignore=shutil.ignore_patterns("node_modules", "dist"))
+    shutil.copytree(REPO / "libs", dest / "libs")
     return dest
 
 
