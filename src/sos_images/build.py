@@ -12,7 +12,11 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
+<<<<<<< HEAD
 from . import libstage, platforms, process, refs
+=======
+from . import endpoint, platforms, process, refs
+>>>>>>> main
 from .catalog import Catalog, Service
 from .engine import Engine
 from .errors import EnvironmentProblem, ServiceError
@@ -127,7 +131,7 @@ def engine_facts(options: BuildOptions, environ: Mapping[str, str]) -> EngineFac
     if not (options.platforms or options.cache != "none" or options.release or options.provenance not in (None, "off")):
         return None
     try:
-        facts = Engine(environ).facts()
+        facts = Engine(endpoint.current(environ)).facts()
     except EnvironmentProblem:
         return EngineFacts()
     if platforms.needs_engine_facts(options.platforms, facts.native):
