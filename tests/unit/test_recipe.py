@@ -7,8 +7,9 @@ from pathlib import Path
 
 import pytest
 
-from sos_images import affected, compose
+from sos_images import affected, buildall, compose
 from sos_images.catalog import load_catalog
+from sos_images.checks import verify
 from sos_images.errors import ServiceError, UsageError
 from sos_images.plans import BuildClient, BuildOptions, SourceInfo, plan_build
 from sos_images.refs import resolve
@@ -167,3 +168,20 @@ def test_its_own_dockerignore_keeps_files_out_of_its_build(fake_repo: Path) -> N
     rules = affected.rules_for(catalog, {folder / ".dockerignore": "*.md\n"})
     assert affected.affected(["services/web/README.md"], rules).services == []
     assert affected.affected(["services/web/.dockerignore"], rules).services == ["web"]
+
+
+def test_build_all_builds_its_default_target_and_selects_it_by_kind(fake_repo: Path) -> None:
+    make_own_service(fake_repo, "web")
+    catalog = load_catalog(fake_repo)
+    assert ("web", "web") in buildall.select(catalog)
+    assert buildall.select(catalog, language="dockerfile") == [("web", "web")]
+    with pytest.raises(UsageError, match="unknown target 'site'"):  # an intermediate stage is no target
+        buildall.select(catalog, target="site")
+
+
+def test_verify_asks_an_own_dockerfile_for_the_checks_that_apply(fake_repo: Path) -> None:
+    make_own_service(fake_repo, "web")
+    image = resolve(load_catalog(fake_repo), "web", environ={})
+    config = {"User": "web", "ExposedPorts": {"8080/tcp": {}, "9000/tcp": {}}, "Healthcheck": {"Test": ["NONE"]}}
+    checks = {c.name: c.ok for c in verify.static_checks(image, {"Config": config, "Size": 9_000_000}, "", None)}
+    assert checks == {"labels": False, "port": True, "user": True, "healthcheck": False, "size": None}
