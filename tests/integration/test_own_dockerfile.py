@@ -101,3 +101,12 @@ def test_its_services_row_says_how_it_is_built(repo: Any) -> None:
         "path": f"services/{SERVICE}",
     }
     assert Path(root / "services" / SERVICE / "Dockerfile").is_file()
+
+
+def test_syft_makes_its_sbom_like_any_other_image(repo: Any, tmp_path: Path) -> None:
+    _, env, built = repo
+    assert built.returncode == 0, built.stderr[-3000:]
+    output = tmp_path / "sbom.cdx.json"
+    result = invoke("sbom", "--service", SERVICE, "--version", VERSION, "--output", str(output), "--json", env=env)
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert json.loads(output.read_text())["bomFormat"] == "CycloneDX"
