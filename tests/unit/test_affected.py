@@ -12,7 +12,7 @@ import pytest
 from sos_images.catalog import load_catalog
 from sos_images.changes import since
 from sos_images.errors import UsageError
-from tests.conftest import REPO, invoke, make_go_service
+from tests.conftest import REPO, invoke, make_go_service, make_own_service
 
 GO = ["device-service", "emergency-service", "location-service"]
 
@@ -77,6 +77,16 @@ def test_a_base_image_pin_affects_the_services_of_the_languages_that_read_it(rep
     )
     commit(repo)
     assert affected(repo) == ["auth-service", "medical-service", "notification-service", "user-service"]
+
+
+def test_a_change_to_a_services_own_dockerfile_affects_that_service_only(repo: Path) -> None:
+    folder = make_own_service(repo, "static-site")
+    commit(repo, "add a service with its own Dockerfile")
+    dockerfile = folder / "Dockerfile"
+    dockerfile.write_text(dockerfile.read_text() + "# edited\n")
+    commit(repo)
+    result = since(load_catalog(repo), "HEAD~1").result
+    assert result.reasons == {"static-site": ["services/static-site/Dockerfile is its Dockerfile or ignore file"]}
 
 
 def test_uncommitted_changes_count_too(repo: Path) -> None:
