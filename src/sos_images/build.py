@@ -12,11 +12,7 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
-<<<<<<< HEAD
-from . import libstage, platforms, process, refs
-=======
-from . import endpoint, platforms, process, refs
->>>>>>> main
+from . import endpoint, libstage, platforms, process, refs
 from .catalog import Catalog, Service
 from .engine import Engine
 from .errors import EnvironmentProblem, ServiceError

@@ -134,19 +134,14 @@ def check_size(ref: ImageRef, size: int, budget_mb: int | None) -> Check:
     return Check("size", True, f"{human_size(size)} (budget {budget_mb} MB)")
 
 
-<<<<<<< HEAD
 def has_healthcheck(health: dict[str, Any]) -> bool:
     test = health.get("Test") or []
     return bool(test) and test[0] != "NONE"
 
 
-def run_options(ref: ImageRef, health_test: list[str] | None) -> dict[str, Any]:
-    """How the smoke test runs the image: hardened, port on loopback (random host port), fast health."""
-=======
 def run_options(ref: ImageRef, health_test: list[str] | None, address: str = "127.0.0.1") -> dict[str, Any]:
     """How the smoke test runs the image: hardened, port on loopback (random host port; a remote engine's host
     publishes it on its own addresses, where the probe reaches it), fast health."""
->>>>>>> main
     return {
         **HARDENING,
         "ports": {f"{ref.service.port}/tcp": (address, None)},
@@ -167,22 +162,15 @@ def app_binary(config: dict[str, Any]) -> str:
 
 def runtime_checks(engine: Engine, ref: ImageRef, config: dict[str, Any], timeout: float) -> list[Check]:
     test = (config.get("Healthcheck") or {}).get("Test")
-<<<<<<< HEAD
-    with engine.container(ref.image, **run_options(ref, test)) as container:
+    where = engine.endpoint
+    with engine.container(ref.image, **run_options(ref, test, where.publish_address)) as container:
         if has_healthcheck(config.get("Healthcheck") or {}) or ref.service.language is not None:
             checks = [wait_healthy(container, timeout)]
         else:
             checks = [Check("healthy", None, "no HEALTHCHECK in the image: the health-endpoint check decides")]
-        checks.append(check_endpoint(container.host_port(ref.service.port), ref.service.health_path, ref))
-        checks.append(check_process_user(container, ref))
-=======
-    where = engine.endpoint
-    with engine.container(ref.image, **run_options(ref, test, where.publish_address)) as container:
-        checks = [wait_healthy(container, timeout)]
         port = container.host_port(ref.service.port)
-        checks.append(check_endpoint(port, ref.service.health_path, host=where.probe_host))
+        checks.append(check_endpoint(port, ref.service.health_path, ref, host=where.probe_host))
         checks.append(check_process_user(container, ref, local=not where.remote))
->>>>>>> main
         checks.append(check_stop(container))
     return checks
 
@@ -215,15 +203,13 @@ def _last_log(container: Container) -> str:
     return lines[-1][:160] if lines else "no output"
 
 
-<<<<<<< HEAD
-def check_endpoint(port: int | None, path: str | None, ref: ImageRef | None = None, timeout: float = 10.0) -> Check:
-    if path is None:
-        return Check("health-endpoint", None, "no health-path: the image's HEALTHCHECK is the health check")
-=======
-def check_endpoint(port: int | None, path: str, timeout: float = 10.0, host: str = "127.0.0.1") -> Check:
+def check_endpoint(
+    port: int | None, path: str | None, ref: ImageRef | None = None, timeout: float = 10.0, host: str = "127.0.0.1"
+) -> Check:
     """GET the health path where the container listens: this machine's loopback, or a remote engine's host (then
     the detail names the URL, so it is plain where it was probed)."""
->>>>>>> main
+    if path is None:
+        return Check("health-endpoint", None, "no health-path: the image's HEALTHCHECK is the health check")
     if port is None:
         return Check("health-endpoint", False, "no published port: the container is not running")
     url = f"http://{host}:{port}{path}"
@@ -237,13 +223,9 @@ def check_endpoint(port: int | None, path: str, timeout: float = 10.0, host: str
             if time.monotonic() > deadline:
                 return Check("health-endpoint", False, f"GET {shown}: {exc}")
             time.sleep(0.3)
-<<<<<<< HEAD
     if ref is not None and ref.service.language is None:  # an own Dockerfile: any service, not our /health JSON
-        return Check("health-endpoint", status == 200, f"GET {path} answered {status}")
-    return judge_health_response(path, status, ctype, body)
-=======
+        return Check("health-endpoint", status == 200, f"GET {shown} answered {status}")
     return judge_health_response(shown, status, ctype, body)
->>>>>>> main
 
 
 def judge_health_response(path: str, status: int, ctype: str, body: bytes) -> Check:
