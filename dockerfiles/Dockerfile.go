@@ -94,17 +94,10 @@ RUN set -eux; \
 COPY --from=builder /out/app /app
 ARG PORT=8080
 ARG HEALTH_PATH=/health
-ARG VERSION=dev
-ARG BUILD_DATE=unknown
-ARG GIT_COMMIT=unknown
 ENV PORT=${PORT} HEALTH_PATH=${HEALTH_PATH}
 USER 1001:1001
 EXPOSE ${PORT}
 HEALTHCHECK --interval=30s --timeout=10s --start-period=40s --retries=3 CMD ["/app", "-healthcheck"]
-LABEL org.opencontainers.image.version=${VERSION} \
-      org.opencontainers.image.revision=${GIT_COMMIT} \
-      org.opencontainers.image.created=${BUILD_DATE} \
-      org.opencontainers.image.vendor="SOS App"
 ENTRYPOINT ["/app"]
 
 # Default: scratch. No shell and no curl, so the binary probes its own health endpoint.
@@ -116,15 +109,8 @@ COPY --from=builder /etc/group.app /etc/group
 COPY --from=builder /out/app /app
 ARG PORT=8080
 ARG HEALTH_PATH=/health
-ARG VERSION=dev
-ARG BUILD_DATE=unknown
-ARG GIT_COMMIT=unknown
 ENV PORT=${PORT} HEALTH_PATH=${HEALTH_PATH} ZONEINFO=/usr/share/zoneinfo.zip
 USER 1001:1001
 EXPOSE ${PORT}
 HEALTHCHECK --interval=30s --timeout=10s --start-period=40s --retries=3 CMD ["/app", "-healthcheck"]
-LABEL org.opencontainers.image.version=${VERSION} \
-      org.opencontainers.image.revision=${GIT_COMMIT} \
-      org.opencontainers.image.created=${BUILD_DATE} \
-      org.opencontainers.image.vendor="SOS App"
 ENTRYPOINT ["/app"]

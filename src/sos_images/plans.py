@@ -19,6 +19,7 @@ from .refs import ImageRef
 from .settings import ENV_NAME
 
 OCI = "org.opencontainers.image."
+VENDOR = "SOS App"
 CA_BUNDLE_ENV = "SOS_CA_BUNDLE"  # default for --ca-bundle
 
 
@@ -150,6 +151,7 @@ def parse_build_args(items: Iterable[str]) -> tuple[tuple[str, str], ...]:
 def oci_labels(service: Service, version: str, source: SourceInfo, source_url: str) -> tuple[tuple[str, str], ...]:
     labels = {
         OCI + "title": service.name,
+        OCI + "vendor": VENDOR,  # the tool sets every OCI label, so the Dockerfiles carry no LABEL block
         OCI + "version": version,
         OCI + "revision": source.commit,
         OCI + "created": source.created,

@@ -7,6 +7,7 @@ it started: no container, network or volume is left behind.
 
 from __future__ import annotations
 
+import math
 import os
 import subprocess
 import threading
@@ -19,6 +20,7 @@ from .catalog import Catalog
 from .engine import Engine
 from .errors import CheckFailed, CommandFailed, UsageError, tool_json
 from .report import Reporter
+from .settings import schema_key
 
 PROJECT_LABEL = "com.docker.compose.project"
 
@@ -98,7 +100,7 @@ def up(
     *,
     production: bool = False,
     watch: bool = False,
-    timeout: int = 180,
+    timeout: float = schema_key("up", "timeout").default,
 ) -> list[compose.HostPorts]:
     """Build (cached) and start the services, wait until healthy, print where they are; optionally watch."""
     if watch and production:
@@ -121,10 +123,10 @@ def up(
     return ports
 
 
-def _start(stack: Stack, names: Sequence[str], timeout: int, fresh: bool, out: Reporter) -> None:
+def _start(stack: Stack, names: Sequence[str], timeout: float, fresh: bool, out: Reporter) -> None:
     """`compose up --wait`; on failure or interruption, show why and undo it."""
     try:
-        args = ("up", "--detach", "--build", "--wait", "--wait-timeout", str(timeout), *names)
+        args = ("up", "--detach", "--build", "--wait", "--wait-timeout", str(math.ceil(timeout)), *names)
         code = stack.run(*args, check=False).returncode
         failed = unhealthy(stack, names)
     except KeyboardInterrupt:

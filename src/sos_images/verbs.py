@@ -205,7 +205,7 @@ def up(a: Args) -> None:
     from .settings import pick
 
     catalog = _catalog()
-    wait = int(pick(catalog.settings, "up", "timeout", a.timeout, "--timeout"))
+    wait = pick(catalog.settings, "up", "timeout", a.timeout, "--timeout")
     stack.up(catalog, a.service or [], Reporter(), production=a.production, watch=a.watch, timeout=wait)
 
 
