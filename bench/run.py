@@ -109,6 +109,7 @@ def step_cached(log: str, needle: str) -> bool:
 def copy_repo(dest: Path, services: tuple[str, ...]) -> Path:
     shutil.copy(REPO / "pyproject.toml", dest / "pyproject.toml")
     shutil.copytree(REPO / "dockerfiles", dest / "dockerfiles", symlinks=True)
+    shutil.copytree(REPO / "libs", dest / "libs", dirs_exist_ok=True)
     for name in services:
         shutil.copytree(REPO / "services" / name, dest / "services" / name)
     return dest

@@ -1,9 +1,13 @@
 # Go services. Build context: the service folder (services/<name>), main package in ./cmd.
 # Stages: builder -> development | production-alpine | production (default, last: scratch).
+# Local modules (go.mod replace => ../../libs/x) arrive as the named context "libs", at their repository paths
+# (../../libs/x is /libs/x from /src and /app); without libraries it is the empty stage below.
 # Plain file on purpose: no "# syntax=" line, the engine's built-in frontend has every feature used here.
 
 ARG GO_IMAGE=golang:1.21-alpine
 ARG ALPINE_IMAGE=alpine:3.19
+
+FROM scratch AS libs
 
 # The builder runs on the build machine and cross-compiles for the target platform.
 FROM --platform=$BUILDPLATFORM ${GO_IMAGE} AS builder
@@ -17,6 +21,8 @@ WORKDIR /src
 ENV CGO_ENABLED=0
 # Modules before sources: a source edit does not re-download. The extra CA (secret "ca") is added to
 # Go's roots through SSL_CERT_DIR for this RUN only.
+# hadolint ignore=DL3067
+COPY --from=libs / /
 COPY go.mod go.sum* ./
 RUN --mount=type=cache,id=gomod,target=/go/pkg/mod \
     --mount=type=secret,id=ca,target=/run/ca/extra.pem \
@@ -54,6 +60,8 @@ RUN --mount=type=cache,id=gomod,target=/go/pkg/mod \
     adduser -S -D -H -u 1001 -G goapp -s /sbin/nologin goapp
 # Sources live in /app, the path a remote debugger maps (VS Code "remotePath": "/app").
 WORKDIR /app
+# hadolint ignore=DL3067
+COPY --from=libs / /
 COPY go.mod go.sum* ./
 RUN --mount=type=cache,id=gomod,target=/go/pkg/mod go mod download
 COPY . .

@@ -12,7 +12,7 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
-from . import endpoint, platforms, process, refs
+from . import endpoint, libstage, platforms, process, refs
 from .catalog import Catalog, Service
 from .engine import Engine
 from .errors import EnvironmentProblem, ServiceError
@@ -40,9 +40,22 @@ class BuildResult:
 
 def preflight(service: Service) -> list[str]:
     """The seed's pre-build checks for one service folder. Returns facts worth printing."""
-    if service.language.name == "node":
+    if service.language is None:
+        return _own_checks(service)
+    if service.kind == "node":
         return _node_checks(service.path)
     return _go_checks(service.path)
+
+
+def _own_checks(service: Service) -> list[str]:
+    """An own Dockerfile was read when the catalog loaded; what it says is worth printing."""
+    recipe = service.recipe
+    health = recipe.healthcheck(service.default_target)
+    return [
+        f"Dockerfile {recipe.dockerfile}, context {recipe.context}",
+        f"targets {', '.join(recipe.targets)}; port {service.port}; "
+        + (f"HEALTHCHECK {health}" if health else f"health {service.health_path or 'none'}"),
+    ]
 
 
 def _node_checks(path: Path) -> list[str]:
@@ -84,10 +97,10 @@ def _go_requires(gomod: str) -> int:
 def next_steps(plan: BuildPlan) -> list[str]:
     ref, port = plan.ref, plan.service.port
     steps = [f"docker run --rm -p {port}:{port} {ref.image}"]
-    if plan.target == "development":
-        debug = plan.service.language.debug_port
+    debug = plan.service.debug_port
+    if plan.target == "development" and debug:
         steps = [f"docker run --rm -p {port}:{port} -p {debug}:{debug} {ref.image}"]
-        if plan.service.language.name == "go":
+        if plan.service.kind == "go":
             steps.append(f"dlv connect localhost:{debug}")
     steps.append(f"invoke verify {ref.options()}")
     if plan.target != "development":
@@ -145,6 +158,7 @@ def build(
     for note in plan.notes:
         out.warn(note)
     out.info("Building Docker image...")
+    libstage.stage(catalog, plan.service)
     started = time.perf_counter()
     process.run(plan.argv, env=dict(plan.env), stdout=sys.stderr if out.json_mode else None)
     seconds = time.perf_counter() - started
@@ -160,7 +174,7 @@ def announce(plan: BuildPlan, facts: list[str], out: Reporter) -> None:
     out.fields(
         [
             ("Service", plan.service.name),
-            ("Language", plan.service.language.name),
+            ("Language", plan.service.kind),
             ("Target", plan.target),
             ("Version", plan.version),
             ("Image", plan.image),

@@ -94,6 +94,23 @@ class BuildPlan:
         return self.ref.image
 
     @property
+    def dockerfile(self) -> Path:
+        return self.service.recipe.dockerfile
+
+    @property
+    def context(self) -> Path:
+        return self.service.recipe.context
+
+    @property
+    def named_contexts(self) -> Mapping[str, Path]:
+        return self.service.recipe.named_contexts
+
+    @property
+    def stage(self) -> str | None:
+        """The --target given to BuildKit (None: an unnamed last stage)."""
+        return self.service.recipe.stage_of(self.target)
+
+    @property
     def platforms(self) -> tuple[str, ...]:
         """The --platform list of the argv (empty: the engine's own)."""
         flag = next((a for a in self.argv if a.startswith("--platform=")), "")
@@ -106,8 +123,11 @@ class BuildPlan:
     def to_dict(self) -> dict[str, Any]:
         return {
             "service": self.service.name,
-            "language": self.service.language.name,
+            "language": self.service.kind,
             "target": self.target,
+            "dockerfile": str(self.dockerfile),
+            "context": str(self.context),
+            "named_contexts": {k: str(v) for k, v in self.named_contexts.items()},
             "version": self.version,
             "image": self.image,
             "registry": self.ref.registry.name,
@@ -146,14 +166,14 @@ def build_args(
     catalog: Catalog, service: Service, version: str, source: SourceInfo, extra: Iterable[tuple[str, str]]
 ) -> tuple[tuple[str, str], ...]:
     """Precedence, lowest first: base images, catalog facts, the service's pyproject args, --build-arg."""
-    args: dict[str, str] = {k: catalog.base_images[k] for k in service.language.base_args if k in catalog.base_images}
+    args: dict[str, str] = {k: catalog.base_images[k] for k in service.base_args if k in catalog.base_images}
     args |= {
         "VERSION": version,
         "BUILD_DATE": source.created,
         "GIT_COMMIT": source.commit,
         "PORT": str(service.port),
-        "HEALTH_PATH": service.health_path,
     }
+    args |= {"HEALTH_PATH": service.health_path} if service.health_path else {}
     args |= dict(service.build_args)
     args |= dict(extra)
     return tuple(args.items())
@@ -177,18 +197,28 @@ def plan_build(
     platforms.check_buildable(service, ref.target, options.platforms, facts)
     args = build_args(catalog, service, ref.version, source, parse_build_args(options.build_args))
     labels = oci_labels(service, ref.version, source, catalog.source_url)
-    notes: list[str] = []
+    notes: list[str] = list(service.recipe.warnings)
     argv = [*client.prefix(), *_buildx_options(options, client)]
     argv += _cache_options(ref, options, client, facts, notes) + _provenance(options, client, facts)
-    argv += ["--file", str(catalog.dockerfiles / service.language.dockerfile), "--target", ref.target]
+    argv += _recipe_options(service, ref.target, client)
     argv += ["--tag", ref.image]
     argv += [f"--build-arg={k}={v}" for k, v in args]
     argv += [f"--label={k}={v}" for k, v in labels]
     ca_bundle = options.ca_bundle or (environ or {}).get(CA_BUNDLE_ENV)
     if ca_bundle:
         argv.append(f"--secret=id=ca,src={_ca_bundle(ca_bundle)}")
-    argv.append(str(service.path))
+    argv.append(str(service.recipe.context))
     return BuildPlan(ref, args, labels, tuple(argv), tuple(client.env().items()), tuple(notes))
+
+
+def _recipe_options(service: Service, target: str, client: BuildClient) -> list[str]:
+    """--file, --target (none for an unnamed last stage) and the named contexts, from the service's recipe."""
+    recipe = service.recipe
+    stage = recipe.stage_of(target)
+    argv = ["--file", str(recipe.dockerfile), *(["--target", stage] if stage else [])]
+    if recipe.named_contexts and client.kind != "buildx":
+        raise UsageError(f"{service.name} uses named build contexts, which need the docker buildx plugin: install it")
+    return argv + [f"--build-context={name}={path}" for name, path in recipe.named_contexts.items()]
 
 
 def _buildx_options(options: BuildOptions, client: BuildClient) -> list[str]:
