@@ -90,6 +90,8 @@ BUILD_HELP = {
     "platform": "target platforms, e.g. linux/amd64,linux/arm64 (several: one OCI index)",
     "cache": "'registry': import and export BuildKit's cache (mode=max) beside the image in its registry",
     "provenance": "provenance attestation: min, max or off (default: min for publish, off for a local build)",
+    "reproducible": "file times clamped to the commit time, same digest on every machine (default: on for publish)",
+    "refresh": "fresh base images from their registry and OS packages (apk) not taken from the cache",
 }
 
 
@@ -130,6 +132,8 @@ def build(
     platform: str = "",
     cache: str = "none",
     provenance: str = "",
+    reproducible: bool = False,
+    refresh: bool = False,
     cache_from: list[str] | None = None,
     cache_to: list[str] | None = None,
     builder: str = "",
@@ -150,6 +154,8 @@ def build(
         platform=platform,
         cache=cache,
         provenance=provenance,
+        reproducible=reproducible or None,
+        refresh=refresh,
         cache_from=cache_from,
         cache_to=cache_to,
         builder=builder,
@@ -263,6 +269,8 @@ def publish(
     platform: str = "",
     cache: str = "none",
     provenance: str = "",
+    reproducible: bool = True,
+    refresh: bool = False,
     semver: bool = False,
     sha: bool = False,
     latest: bool = True,
@@ -285,6 +293,8 @@ def publish(
         platform=platform,
         cache=cache,
         provenance=provenance,
+        reproducible=None if reproducible else False,
+        refresh=refresh,
         registry=registry,
         release=True,
     )
