@@ -254,6 +254,7 @@ def _sign_pushed(
 
 
 PUBLISH_HELP = {k: v for k, v in PUSH_HELP.items() if k != "dry-run"} | BUILD_HELP
+PUBLISH_HELP["if-changed"] = "push (and sign) only when the rebuilt digests differ from the registry's (weekly refresh)"
 
 
 @sos_task(help=PUBLISH_HELP, iterable=["build_arg"])
@@ -277,11 +278,13 @@ def publish(
     sign: bool = False,
     key: str = "",
     keyless: bool = False,
+    if_changed: bool = False,
     json: bool = False,
 ) -> None:
     """Build (named for the registry), push, and with --sign sign and attest; stops at the first failure."""
     import sos_images.build
     import sos_images.commands
+    import sos_images.rebuild
 
     catalog, out = _catalog(), Reporter(json)
     signing = _ready_to_sign(catalog, key, keyless) if sign else None
@@ -299,6 +302,8 @@ def publish(
         release=True,
     )
     built = sos_images.build.build(catalog, service, options, out)
+    if if_changed and not sos_images.rebuild.changed(catalog, built, out):
+        return out.emit_json({"build": built.to_dict(), "push": None}) if json else None
     latest_tag = None if latest else False
     pushed = sos_images.commands.push_service(
         catalog, service, registry, version, target, out, semver=semver, sha=sha, latest=latest_tag
@@ -402,6 +407,7 @@ def _image(service: str, target: str, version: str, registry: str) -> tuple[cata
         "budget-mb": "size budget, MB (default: catalog)",
         "signed": "instead: check the pushed image's cosign signature and SBOM attestation (before deploy)",
         "key": "with --signed: the public key (default [tool.sos-images.sign] public-key)",
+        "reproduce": "instead: rebuild this commit and compare each platform's digest with the registry's",
     }
 )
 @edge
@@ -415,6 +421,7 @@ def verify(
     budget_mb: str = "",
     signed: bool = False,
     key: str = "",
+    reproduce: bool = False,
     json: bool = False,
 ) -> None:
     """Smoke-test a built image (hardened run, health, user, signals, size), or check its signature (--signed)."""
@@ -423,6 +430,11 @@ def verify(
 
     catalog, ref = _image(service, target, version, registry)
     out = Reporter(json)
+    if reproduce:
+        import sos_images.rebuild
+
+        result = sos_images.rebuild.verify_reproduce(catalog, ref, out)
+        return out.emit_json(result) if json else None
     if signed:
         opts = sos_images.sign.SignSettings.from_catalog(catalog.settings)
         result = sos_images.sign.verify_signed(ref, key or opts.public_key, opts, out)

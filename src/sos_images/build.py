@@ -10,7 +10,7 @@ import sys
 import tempfile
 import time
 from collections.abc import Mapping
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -28,6 +28,7 @@ class BuildResult:
     plan: BuildPlan
     report: ImageReport | None
     seconds: float
+    platform_digests: dict[str, str] = field(default_factory=dict)  # a reproducible build's manifests
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -35,6 +36,7 @@ class BuildResult:
             "seconds": round(self.seconds, 2),
             "platforms": list(self.plan.platforms),
             "digest": self.report.id if self.report else None,
+            "platform_digests": self.platform_digests,
             "report": self.report.to_dict() if self.report else None,
             "next": next_steps(self.plan),
         }
@@ -167,25 +169,29 @@ def build(
         out.warn(note)
     out.info("Building Docker image...")
     started = time.perf_counter()
-    run_build(plan, stdout=sys.stderr if out.json_mode else None)
+    digests = run_build(plan, stdout=sys.stderr if out.json_mode else None)
     seconds = time.perf_counter() - started
     data = engine.inspect_image(plan.image)
     report = ImageReport.from_inspect(plan.image, data) if data else None
-    result = BuildResult(plan, report, seconds)
+    result = BuildResult(plan, report, seconds, digests)
     summarize(result, out)
     return result
 
 
-def run_build(plan: BuildPlan, stdout: Any = None) -> None:
-    """Run the build; a reproducible one is then loaded from its OCI archive, which is removed either way."""
+def run_build(plan: BuildPlan, stdout: Any = None, *, load: bool = True) -> dict[str, str]:
+    """Run the build; a reproducible one is then loaded from its OCI archive, which is removed either way.
+    Returns the archive's per-platform digests (none for a plain --load)."""
     if not plan.oci_archive:
         process.run(plan.argv, env=dict(plan.env), stdout=stdout)
-        return
+        return {}
     folder = Path(plan.oci_archive).parent
     folder.mkdir(parents=True, exist_ok=True)
     try:
         process.run(plan.argv, env=dict(plan.env), stdout=stdout)
-        process.run(["docker", "load", "--input", plan.oci_archive], stdout=stdout)
+        digests = reproduce.archive_digests(plan.oci_archive)
+        if load:
+            process.run(["docker", "load", "--input", plan.oci_archive], stdout=stdout)
+        return digests
     finally:
         Path(plan.oci_archive).unlink(missing_ok=True)
         with contextlib.suppress(OSError):

@@ -7,6 +7,7 @@ SOURCE_DATE_EPOCH (the commit time), so two cold builds of one commit give the s
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -99,3 +100,20 @@ def platform_digests(index: Mapping[str, object]) -> dict[str, str]:
         name = "/".join(p for p in (plat.get("os"), plat.get("architecture"), plat.get("variant")) if p)
         result[name] = entry["digest"]
     return result
+
+
+INDEX_TYPES = ("application/vnd.oci.image.index.v1+json", "application/vnd.docker.distribution.manifest.list.v2+json")
+
+
+def archive_digests(archive: str) -> dict[str, str]:
+    """Per-platform manifest digests of a BuildKit OCI archive (a one-platform build's index.json names the
+    manifest itself, a multi-platform one names an index blob)."""
+    import tarfile
+
+    with tarfile.open(archive) as tar:
+        top = json.load(tar.extractfile("index.json"))  # type: ignore[arg-type]
+        entry = top["manifests"][0]
+        if entry.get("mediaType") not in INDEX_TYPES:
+            return platform_digests({"manifests": [entry]})
+        blob = tar.extractfile("blobs/" + entry["digest"].replace(":", "/"))
+        return platform_digests(json.load(blob))  # type: ignore[arg-type]
