@@ -325,6 +325,7 @@ def publish(
         "platform": BUILD_HELP["platform"],
         "cache": BUILD_HELP["cache"],
         "provenance": BUILD_HELP["provenance"],
+        "refresh": BUILD_HELP["refresh"],
         "cache-from": "cache source per build; {service} and {target} are filled in (repeatable)",
         "cache-to": "cache export per build, e.g. type=inline (repeatable)",
         "builder": "buildx builder name (remote BuildKit, kubernetes driver...)",
@@ -347,6 +348,7 @@ def build_all(
     platform: str = "",
     cache: str = "none",
     provenance: str = "",
+    refresh: bool = False,
     cache_from: list[str] | None = None,
     cache_to: list[str] | None = None,
     builder: str = "",
@@ -366,6 +368,7 @@ def build_all(
         platform=platform,
         cache=cache,
         provenance=provenance,
+        refresh=refresh,
         cache_from=cache_from,
         cache_to=cache_to,
         builder=builder,
@@ -384,6 +387,15 @@ def build_all(
         dry_run=dry_run,
         only=only,
     )
+
+
+@sos_task(help={"json": "print the tags as JSON"})
+@edge
+def release_lines(c: Context, json: bool = False) -> None:
+    """The git tags latest, MAJOR and MAJOR.MINOR point to: what the weekly refresh rebuilds."""
+    import sos_images.rebuild
+
+    sos_images.rebuild.release_lines(_catalog(), Reporter(json))
 
 
 IMAGE_HELP = {
@@ -780,6 +792,7 @@ ns = Collection(
     publish,
     build_all,
     verify,
+    release_lines,
     lint,
     scan,
     sbom,

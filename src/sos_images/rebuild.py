@@ -128,3 +128,15 @@ def release_heads(tags: Iterable[str]) -> list[str]:
         if best.get((major, minor), (-1, ""))[0] < patch:
             best[(major, minor)] = (patch, tag)
     return [best[line][1] for line in sorted(best)]
+
+
+def release_lines(catalog: Catalog, out: Reporter) -> list[str]:
+    """Print the git tags the floating tags point to, one a line (or JSON): what the weekly refresh rebuilds."""
+    listed = process.run(["git", "-C", str(catalog.root), "tag", "--list"], capture=True, echo=False)
+    heads = release_heads(listed.stdout.split())
+    if out.json_mode:
+        out.emit_json({"tags": heads})
+    else:
+        for tag in heads:
+            print(tag, file=out.stream, flush=True)
+    return heads

@@ -102,3 +102,11 @@ def test_each_platform_is_one_line_same_or_differs() -> None:
     lines = [c.line() for c in reproduce.compare({"linux/amd64": "sha256:a", "linux/arm64": "sha256:b"},
                                                  {"linux/amd64": "sha256:a", "linux/arm64": "sha256:x"})]  # fmt: skip
     assert lines == ["linux/amd64: same sha256:a", "linux/arm64: differs (rebuilt sha256:b, published sha256:x)"]
+
+
+def test_the_refresh_rebuilds_the_highest_stable_patch_of_every_line_lowest_first() -> None:
+    from sos_images.rebuild import release_heads
+
+    tags = ["v1.0.0", "v1.0.10", "v1.0.9", "v1.1.0-rc.1", "v2.0.0", "v2.0.1", "v1.1.0", "staging", "2.1.0-beta"]
+    assert release_heads(tags) == ["v1.0.10", "v1.1.0", "v2.0.1"]
+    assert release_heads(["v3.0.0-rc.1", "nightly"]) == []
