@@ -19,7 +19,9 @@ from .catalog import LANGUAGES, Catalog
 
 PYPROJECT = "pyproject.toml"
 TOOL_CODE = ("src/sos_images/", "tasks.py", "noxfile.py")  # build plans change with the tool itself
-IMAGE_NEUTRAL_SETTINGS = frozenset({"budgets", "scan", "layers", "tags"})  # checks and pushes, not images
+IMAGE_NEUTRAL_SETTINGS = frozenset(  # checks, runs and pushes, not images
+    {"budgets", "scan", "layers", "tags", "verify", "sign", "lint", "run", "up"}
+)
 
 
 @dataclass(frozen=True)

@@ -10,7 +10,8 @@ from typing import Any
 from . import affected as affected_mod
 from . import process
 from .catalog import LANGUAGES, Catalog
-from .errors import UsageError
+from .errors import CommandFailed, UsageError
+from .report import Reporter
 
 DEEPEN = "git fetch --deepen=100 origin (or git fetch --unshallow)"
 
@@ -28,6 +29,15 @@ class Since:
 def _git(root: Path, *args: str) -> tuple[bool, str]:
     proc = process.run(["git", *args], capture=True, echo=False, check=False, cwd=root)
     return proc.returncode == 0, proc.stdout
+
+
+def _git_output(root: Path, *args: str) -> str:
+    """A git command that must work: a failure is never read as 'nothing changed'."""
+    proc = process.run(["git", *args], capture=True, echo=False, check=False, cwd=root)
+    if proc.returncode != 0:
+        detail = proc.stderr.strip().splitlines()[-1:] or [f"exit {proc.returncode}"]
+        raise CommandFailed(f"git {args[0]} failed in {root}: {detail[0]}", proc.returncode)
+    return proc.stdout
 
 
 def merge_base(root: Path, ref: str) -> str:
@@ -49,8 +59,8 @@ def merge_base(root: Path, ref: str) -> str:
 
 def changed_paths(root: Path, base: str) -> list[str]:
     """Tracked changes from base to the work tree, and untracked files, relative to root."""
-    _, diff = _git(root, "diff", "--name-only", "--no-renames", "--relative", "-z", base, "--")
-    _, untracked = _git(root, "ls-files", "--others", "--exclude-standard", "-z")
+    diff = _git_output(root, "diff", "--name-only", "--no-renames", "--relative", "-z", base, "--")
+    untracked = _git_output(root, "ls-files", "--others", "--exclude-standard", "-z")
     return sorted({p for p in (diff + untracked).split("\0") if p})
 
 
@@ -81,3 +91,14 @@ def since(catalog: Catalog, ref: str) -> Since:
     before = settings_at(catalog.root, base) if affected_mod.PYPROJECT in paths else None
     after = dict(catalog.settings) if before is not None else None
     return Since(ref, base, affected_mod.affected(paths, rules, before, after))
+
+
+def show(found: Since, out: Reporter) -> None:
+    """The affected services as JSON, a table, or the one line saying there is nothing to build."""
+    if out.json_mode:
+        out.emit_json(found.to_dict())
+    elif not found.result.services:
+        out.success(f"nothing affected since {found.ref}: no image to build")
+    else:
+        rows = [[name, "; ".join(why)] for name, why in sorted(found.result.reasons.items())]
+        out.table(f"Affected since {found.ref} ({found.base[:12]})", ["service", "why"], rows)

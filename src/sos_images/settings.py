@@ -324,6 +324,8 @@ SCHEMA: dict[str, tuple[Key, ...]] = {
         ),
     ),
     "verify": (key("health-timeout", seconds(3600), 60, "seconds invoke verify waits for healthy"),),
+    "run": (key("timeout", seconds(3600), 90, "seconds invoke run waits for healthy"),),
+    "up": (key("timeout", seconds(3600), 180, "seconds invoke up waits for the stack to be healthy"),),
     "sign": (
         key("key", text(), "", "cosign key: a file (password in $COSIGN_PASSWORD), env://VAR or a KMS URI"),
         key("public-key", text(), "", "public key for invoke verify --signed"),

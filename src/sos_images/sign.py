@@ -7,7 +7,6 @@ key's password reaches cosign only as COSIGN_PASSWORD in its environment, never 
 from __future__ import annotations
 
 import ipaddress
-import json
 import os
 import tempfile
 from collections.abc import Mapping
@@ -17,7 +16,7 @@ from typing import Any
 
 from . import process
 from .engine import Engine
-from .errors import CheckFailed, CommandFailed, ToolError, UsageError
+from .errors import CheckFailed, CommandFailed, ToolError, UsageError, tool_json
 from .refs import ImageRef
 from .report import Reporter
 from .settings import pick
@@ -157,11 +156,14 @@ def verify_signed(ref: ImageRef, public_key: str, opts: SignSettings, out: Repor
     tagged = f"{ref.repository}:{ref.tag}"
     digest = remote_digest(tagged)
     try:
-        claims = json.loads(_cosign(verify_argv(tagged, public_key, opts), f"signature check of {tagged}"))
+        claims = tool_json("cosign verify", _cosign(verify_argv(tagged, public_key, opts), f"check of {tagged}"), list)
         _cosign(verify_argv(tagged, public_key, opts, attestation=True), f"SBOM attestation check of {tagged}")
     except CommandFailed as exc:
         raise CheckFailed(f"{exc}: do not deploy {tagged} ({digest})") from None
-    signed = sorted({c["critical"]["image"]["docker-manifest-digest"] for c in claims})
+    try:
+        signed = sorted({c["critical"]["image"]["docker-manifest-digest"] for c in claims})
+    except (KeyError, TypeError):
+        raise CommandFailed("cosign verify printed claims without critical.image.docker-manifest-digest") from None
     if signed != [digest]:
         raise CheckFailed(f"{tagged} points at {digest} but the signatures are for {', '.join(signed)}")
     out.success(f"{tagged} = {digest}: signed with {public_key}, SBOM attestation ({opts.sbom_format}) verified")

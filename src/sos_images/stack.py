@@ -7,7 +7,6 @@ it started: no container, network or volume is left behind.
 
 from __future__ import annotations
 
-import json
 import os
 import subprocess
 from collections.abc import Mapping, Sequence
@@ -17,7 +16,7 @@ from pathlib import Path
 from . import compose, process
 from .catalog import Catalog
 from .engine import Engine
-from .errors import CheckFailed, CommandFailed, UsageError
+from .errors import CheckFailed, CommandFailed, UsageError, tool_json
 from .report import Reporter
 
 PROJECT_LABEL = "com.docker.compose.project"
@@ -150,8 +149,8 @@ def _ps_rows(text: str) -> list[dict[str, str]]:
     """`compose ps --format json` prints one object per line (2.21+) or one array (older)."""
     text = text.strip()
     if text.startswith("["):
-        return json.loads(text)
-    return [json.loads(line) for line in text.splitlines() if line.strip().startswith("{")]
+        return tool_json("docker compose ps", text, list)
+    return [tool_json("docker compose ps", line, dict) for line in text.splitlines() if line.strip().startswith("{")]
 
 
 def show_logs(stack: Stack, names: Sequence[str], out: Reporter, lines: int = 20) -> None:

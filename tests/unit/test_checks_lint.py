@@ -63,7 +63,7 @@ def test_hadolint_and_trivy_reports_are_read() -> None:
     assert li.parse_hadolint(hadolint) == [
         Finding("hadolint", "dockerfile", "DL3020", "error", "D", "Use COPY", line=4)
     ]
-    with pytest.raises(CommandFailed, match="no JSON report"):
+    with pytest.raises(CommandFailed, match="hadolint printed output that is not JSON"):
         li.parse_hadolint("D:1 DL3020 error")
     trivy = {
         "SchemaVersion": 2,

@@ -27,7 +27,7 @@ from typing import IO, Any
 from .. import process
 from ..catalog import Catalog
 from ..engine import Engine
-from ..errors import CheckFailed, UsageError
+from ..errors import CheckFailed, UsageError, tool_json
 from ..report import Reporter, human_size
 from ..settings import pick
 from . import ImageRef, require_image
@@ -286,7 +286,7 @@ def run_dive(image: str) -> dict[str, Any]:
     with tempfile.TemporaryDirectory(prefix="sos-dive-") as tmp:
         output = Path(tmp) / "dive.json"
         process.run(dive_argv(image, output), capture=True)
-        return json.loads(output.read_text(encoding="utf-8"))
+        return tool_json("dive", output.read_text(encoding="utf-8"), dict)
 
 
 def to_dict(ref: ImageRef, figures: Figures, rules: Rules) -> dict[str, Any]:

@@ -6,14 +6,13 @@ findings fail the lint at the severities in [tool.sos-images.lint] trivy-severit
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import Any
 
 from .. import process
 from ..catalog import Catalog
-from ..errors import CheckFailed, CommandFailed, EnvironmentProblem, UsageError
+from ..errors import CheckFailed, CommandFailed, EnvironmentProblem, UsageError, tool_json
 from ..report import Reporter
 from ..settings import pick
 from . import Finding
@@ -44,10 +43,7 @@ def hadolint_argv(config: Path, files: Iterable[Path]) -> list[str]:
 
 
 def parse_hadolint(text: str) -> list[Finding]:
-    try:
-        items = json.loads(text or "[]")
-    except ValueError:
-        raise CommandFailed(f"hadolint printed no JSON report: {text.strip()[:200]}") from None
+    items = tool_json("hadolint", text or "[]", list)
     return [
         Finding("hadolint", "dockerfile", i["code"], i["level"], i["file"], i["message"], line=int(i["line"]))
         for i in items
@@ -62,7 +58,7 @@ def trivy_config_argv(trivy: str, file: Path, severity: Sequence[str]) -> list[s
 
 
 def parse_trivy_config(text: str, file: str) -> list[Finding]:
-    report = json.loads(text or "{}")
+    report = tool_json("trivy config", text or "{}", dict)
     return [
         trivy_finding("misconfiguration", file, m)
         for result in report.get("Results") or []

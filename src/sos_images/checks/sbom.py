@@ -6,7 +6,6 @@ expected format is renamed into place, so a failed or interrupted run leaves no 
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -14,7 +13,7 @@ from typing import Any
 from .. import process
 from ..catalog import Catalog
 from ..engine import Engine
-from ..errors import CommandFailed
+from ..errors import CommandFailed, tool_json
 from ..report import Reporter
 from ..settings import argument, choice
 from . import ImageRef, atomic_path, require_image
@@ -77,10 +76,7 @@ def sbom(catalog: Catalog, ref: ImageRef, out: Reporter, *, fmt: str = "", outpu
     require_image(engine, ref)
     with atomic_path(dest) as tmp:
         process.run(syft_argv(ref.image, fmt, tmp), env=SYFT_ENV, capture=True)
-        try:
-            found = components(json.loads(tmp.read_text(encoding="utf-8")), fmt)
-        except ValueError as exc:
-            raise CommandFailed(f"syft wrote invalid JSON ({exc})") from None
+        found = components(tool_json("syft", tmp.read_text(encoding="utf-8"), dict), fmt)
     result = {
         "image": ref.image,
         "format": fmt,

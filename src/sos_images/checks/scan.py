@@ -8,7 +8,6 @@ is made from the same report with `trivy convert`, so the image is scanned once.
 from __future__ import annotations
 
 import importlib.util
-import json
 import os
 import shutil
 import tempfile
@@ -21,7 +20,7 @@ from typing import Any
 from .. import process
 from ..catalog import Catalog
 from ..engine import Engine
-from ..errors import CheckFailed, CommandFailed, EnvironmentProblem, UsageError
+from ..errors import CheckFailed, CommandFailed, EnvironmentProblem, UsageError, tool_json
 from ..report import Reporter
 from ..settings import SEVERITIES, argument, choice, pick
 from . import Finding, ImageRef, atomic_path, require_image
@@ -267,7 +266,7 @@ def scan(
     with tempfile.TemporaryDirectory(prefix="sos-scan-") as tmp:
         report_path = Path(tmp) / "trivy.json"
         run_trivy(trivy_argv(trivy, ref.image, opts, report_path))
-        report = json.loads(report_path.read_text(encoding="utf-8"))
+        report = tool_json("trivy image", report_path.read_text(encoding="utf-8"), dict)
         write_outputs(trivy, report_path, opts, out)
     summary = summarize(ref, report, opts)
     summary["upx"] = _upx_warning(engine, ref, out)
