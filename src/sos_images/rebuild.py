@@ -37,9 +37,8 @@ def published_digests(reference: str, engine: Engine) -> dict[str, str]:
         return {}
     if descriptor.get("mediaType") in reproduce.INDEX_TYPES:
         raise EnvironmentProblem(f"cannot read the index of {reference} with buildx imagetools: log in or trust its CA")
-    found = reproduce.platform_digests({"manifests": [{"digest": descriptor["digest"], "platform": p}
-                                                      for p in data.get("Platforms") or []]})  # fmt: skip
-    return dict(list(found.items())[:1])
+    entries = [{"digest": descriptor["digest"], "platform": p} for p in data.get("Platforms") or []]
+    return dict(list(reproduce.platform_digests({"manifests": entries}).items())[:1])
 
 
 def verify_reproduce(catalog: Catalog, ref: ImageRef, out: Reporter, engine: Engine | None = None) -> dict[str, Any]:
@@ -62,15 +61,15 @@ def verify_reproduce(catalog: Catalog, ref: ImageRef, out: Reporter, engine: Eng
     )
     with checkout(catalog.root) as fresh:
         plan, _ = make_plan(load_catalog(fresh), ref.service.name, options)
-        built = run_build(plan, stdout=sys.stderr, load=False)
-    out.info(f"Rebuilding {remote} from commit {dict(plan.build_args)['GIT_COMMIT'][:12]}...")
-    comparisons = reproduce.compare(built, published)
+        out.info(f"Rebuilding {remote} from commit {dict(plan.build_args)['GIT_COMMIT'][:12]}...")
+        comparisons = reproduce.compare(run_build(plan, stdout=sys.stderr, load=False), published)
     for item in comparisons:
         (out.success if item.same else out.error)(item.line())
-    result = {"image": remote, "platforms": {c.platform: {"rebuilt": c.built, "published": c.published,
-                                                          "same": c.same} for c in comparisons}}  # fmt: skip
+    rows = {c.platform: {"rebuilt": c.built, "published": c.published, "same": c.same} for c in comparisons}
+    result = {"image": remote, "platforms": rows}
     if not all(c.same for c in comparisons):
-        out.emit_json(result) if out.json_mode else None
+        if out.json_mode:
+            out.emit_json(result)
         raise CheckFailed(
             f"{remote} is not what this commit builds: check out the release's commit (its revision label) and "
             "build on the same base images (pin them by digest in [tool.sos-images.base-images])"
