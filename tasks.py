@@ -67,6 +67,12 @@ def services(c: Context, json: bool = False) -> None:
 
 
 @sos_task
+def doctor(c: Context, builder: str = "", json: bool = False) -> None:
+    """Say which engine, endpoint, docker context and builder the tasks use (exit 3 if the engine does not answer)."""
+    call("doctor", locals())
+
+
+@sos_task
 def build(
     c: Context,
     service: str = "",
@@ -345,6 +351,7 @@ def compose(c: Context, check: bool = False) -> None:
 
 ns = Collection(
     services,
+    doctor,
     build,
     login,
     push,

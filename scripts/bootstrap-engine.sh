@@ -80,6 +80,23 @@ provide_engine_binaries() {
   rm -rf "$tmp"
 }
 
+# Rootless Docker for its test: rootlesskit and dockerd-rootless.sh from trixie, newuidmap and slirp4netns from
+# Debian 12, and an unprivileged user with subordinate UIDs to run it.
+provide_rootless() {
+  local bin=$engine_dir/bin
+  apt_install uidmap slirp4netns
+  id -u sos-rootless >/dev/null 2>&1 || useradd --create-home --shell /usr/sbin/nologin sos-rootless
+  [ -x "$bin/rootlesskit" ] && [ -x "$bin/rootlesskit-docker-proxy" ] && [ -x "$bin/dockerd-rootless.sh" ] && return 0
+  log "downloading rootlesskit and dockerd-rootless.sh from Debian trixie into $engine_dir"
+  trixie_apt
+  local tmp; tmp=$(mktemp -d)
+  (cd "$tmp" && apt-get download -qq rootlesskit docker.io) || die "cannot download rootlesskit from trixie"
+  for deb in "$tmp"/*.deb; do dpkg-deb -x "$deb" "$tmp/x"; done
+  install -m 755 "$tmp/x/usr/bin/rootlesskit" "$tmp/x/usr/bin/rootlesskit-docker-proxy" \
+    "$tmp/x/usr/share/docker.io/contrib/dockerd-rootless.sh" "$bin/"
+  rm -rf "$tmp"
+}
+
 # Tools on every user's PATH; the CLI plugins in the system folder, whatever DOCKER_CONFIG a test picks.
 link_tools() {
   local bin=$engine_dir/bin
@@ -142,6 +159,7 @@ apt_install runc iptables tini apache2-utils docker-registry skopeo openssl gcc 
 # The registry package starts a system service on install; tests start their own registries.
 systemctl disable --now docker-registry >/dev/null 2>&1 || pkill -f '^/usr/bin/docker-registry serve /etc/docker/registry' || true
 provide_engine_binaries
+provide_rootless
 link_tools
 start_engine
 provide_base_images

@@ -56,3 +56,20 @@ def fake_repo(tmp_path: Path) -> Path:
     make_node_service(tmp_path, "auth-service")
     make_go_service(tmp_path, "device-service")
     return tmp_path
+
+
+def make_docker_context(config: Path, name: str, host: str, tls_dir: Path | None = None, current: bool = True) -> Path:
+    """A docker context as `docker context create` writes it (meta.json, TLS files under tls/<sha256>/docker/);
+    made current in config.json unless current=False. Returns the config dir."""
+    import hashlib
+
+    digest = hashlib.sha256(name.encode()).hexdigest()
+    meta = config / "contexts" / "meta" / digest
+    meta.mkdir(parents=True, exist_ok=True)
+    endpoint = {"Host": host, "SkipTLSVerify": False}
+    (meta / "meta.json").write_text(json.dumps({"Name": name, "Metadata": {}, "Endpoints": {"docker": endpoint}}))
+    if tls_dir is not None:
+        shutil.copytree(tls_dir, config / "contexts" / "tls" / digest / "docker")
+    if current:
+        (config / "config.json").write_text(json.dumps({"currentContext": name}))
+    return config

@@ -14,7 +14,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
-from . import platforms, process, refs, reproduce
+from . import endpoint, platforms, process, refs, reproduce
 from .catalog import Catalog, Service
 from .engine import Engine
 from .errors import EnvironmentProblem, ServiceError
@@ -117,7 +117,7 @@ def make_plan(
 def resolve_bases(catalog: Catalog, ref: refs.ImageRef, environ: Mapping[str, str]) -> dict[str, str]:
     """Each base image the target stands on, resolved in its registry now (what a refresh builds on)."""
     text = (catalog.dockerfiles / ref.service.language.dockerfile).read_text(encoding="utf-8")
-    engine, bases = Engine(environ), {}
+    engine, bases = Engine(endpoint.current(environ)), {}
     for name in reproduce.base_args_used(text, ref.target):
         image = catalog.base_images[name]
         digest = engine.remote_digest(image.split("@", 1)[0])
@@ -137,7 +137,7 @@ def engine_facts(options: BuildOptions, environ: Mapping[str, str]) -> EngineFac
     if not (options.platforms or options.cache != "none" or asks):
         return None
     try:
-        facts = Engine(environ).facts()
+        facts = Engine(endpoint.current(environ)).facts()
     except EnvironmentProblem:
         return EngineFacts()
     if platforms.needs_engine_facts(options.platforms, facts.native):

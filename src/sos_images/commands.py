@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from . import process
+from . import doctor, endpoint, process
 from .catalog import Catalog
 from .engine import Engine
+from .errors import ToolError
 from .registry import describe_pushed, local_source, plan_push, push
 from .report import Reporter
 from .tags import TagPolicy
@@ -24,8 +25,9 @@ def list_services(catalog: Catalog, out: Reporter) -> None:
         }
         for svc in catalog.services.values()
     ]
+    engine = engine_summary()
     if out.json_mode:
-        out.emit_json({"services": rows, "problems": dict(catalog.problems)})
+        out.emit_json({"services": rows, "problems": dict(catalog.problems), "engine": engine})
         return
     out.table(
         "SOS App services",
@@ -34,6 +36,19 @@ def list_services(catalog: Catalog, out: Reporter) -> None:
     )
     for name, problem in catalog.problems.items():
         out.warn(f"{name}: {problem}")
+    if "error" in engine:
+        out.warn(engine["error"])
+    else:
+        out.fields(doctor.lines(engine), level="ENGINE")
+    out.info("invoke doctor asks the engine and the builder as well (version, image store, platforms)")
+
+
+def engine_summary() -> dict[str, Any]:
+    """The endpoint the tasks will use, from the environment and docker config alone (no engine contacted)."""
+    try:
+        return doctor.endpoint_facts(endpoint.current())
+    except ToolError as exc:
+        return {"error": str(exc)}
 
 
 def push_service(

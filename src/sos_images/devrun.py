@@ -105,13 +105,16 @@ def run_service(catalog: Catalog, name: str, options: RunOptions, out: Reporter)
     hp = host_ports(catalog, service, options)
     check_ports(hp, target)
     container_name = f"{compose.project_name(catalog.root)}-{service.name}-run"
+    box_options = container_options(service, target, hp, env)
     engine = Engine()
+    if "volumes" in box_options:
+        engine.endpoint.refuse_source_mounts(f"invoke run of {service.name} ({target})", "run --target production")
     engine.ping()
     if engine.find_container(container_name) is not None:
         raise UsageError(f"a container named {container_name} already exists: end that run, or docker rm -f it")
     with process.sigterm_as_interrupt():
         image = _image(catalog, service, target, options, out)
-        with engine.container(image, name=container_name, **container_options(service, target, hp, env)) as box:
+        with engine.container(image, name=container_name, **box_options) as box:
             _wait(box, service, options.timeout, out)
             ready(service, target, hp, out)
             try:

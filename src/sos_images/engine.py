@@ -8,16 +8,18 @@ go through the docker CLI (process.run), since the SDK has no BuildKit. The SDK 
 from __future__ import annotations
 
 import contextlib
+import functools
 import http.client
 import json
-import os
 import re
 import socket
 import time
 import urllib.parse
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterator
 from typing import IO, Any
 
+from . import endpoint as endpoint_mod
+from .endpoint import Endpoint
 from .errors import CommandFailed, EnvironmentProblem
 from .platforms import EngineFacts
 
@@ -45,6 +47,49 @@ class _UnixHTTPConnection(http.client.HTTPConnection):
         self.sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
         self.sock.settimeout(self.timeout)
         self.sock.connect(self.path)
+
+
+def containerd_store(info: dict[str, Any]) -> bool:
+    """Whether the engine keeps images in containerd (multi-platform indexes, attestations), from /info."""
+    return any("io.containerd.snapshotter" in str(v) for _, v in info.get("DriverStatus") or [])
+
+
+def sdk_client(endpoint: Endpoint, timeout: int = 300) -> Any:
+    """A Docker SDK client for exactly this endpoint (never docker.from_env, which reads DOCKER_HOST itself).
+    ssh:// goes through the ssh binary, as the docker CLI does (it honours ~/.ssh/config)."""
+    import docker  # lazy: see module docstring
+
+    client = docker.DockerClient.__new__(docker.DockerClient)  # its __init__ only makes .api, here ours
+    try:
+        client.api = _engine_api()(
+            base_url=endpoint.host, tls=_tls_config(endpoint), timeout=timeout, use_ssh_client=endpoint.scheme == "ssh"
+        )
+    except docker.errors.DockerException as exc:
+        raise endpoint.unreachable(str(exc).splitlines()[0][:160]) from None
+    return client
+
+
+@functools.cache
+def _engine_api() -> type:
+    """requests lets REQUESTS_CA_BUNDLE / CURL_CA_BUNDLE replace a session's CA on every request, so an engine with
+    its own CA would be checked against the proxy's bundle (and fail); the engine's TLS settings win here, even for
+    the version probe the client makes while it is constructed."""
+    import docker
+
+    class EngineAPIClient(docker.APIClient):
+        def merge_environment_settings(self, *args: Any, **kwargs: Any) -> dict[str, Any]:
+            return {**super().merge_environment_settings(*args, **kwargs), "verify": self.verify}
+
+    return EngineAPIClient
+
+
+def _tls_config(endpoint: Endpoint) -> Any:
+    if endpoint.tls is None or endpoint.scheme == "unix":
+        return None
+    import docker.tls
+
+    tls = endpoint.tls
+    return docker.tls.TLSConfig(client_cert=tls.client_cert, ca_cert=tls.ca if tls.verify else None, verify=tls.verify)
 
 
 class Container:
@@ -122,25 +167,21 @@ class Container:
 class Engine:
     """The Docker engine through the SDK. Construction never fails; `ping` says whether it answers."""
 
-    def __init__(self, environ: Mapping[str, str] = os.environ) -> None:
-        self.host = environ.get("DOCKER_HOST", "unix:///var/run/docker.sock")
+    def __init__(self, endpoint: Endpoint | None = None) -> None:
+        self.endpoint = endpoint or endpoint_mod.current()
+        self.host = self.endpoint.host
         self._client: Any = None
 
     @property
     def _sdk(self) -> Any:
         if self._client is None:
-            import docker  # lazy: see module docstring
-
-            try:
-                self._client = docker.from_env(timeout=300)
-            except docker.errors.DockerException as exc:
-                raise self._unreachable(exc) from None
+            self._client = sdk_client(self.endpoint)
         return self._client
 
     @property
     def _socket(self) -> str | None:
         """The engine's unix socket, when it has one: then the standard library talks to it (1 ms, no SDK import)."""
-        return self.host.removeprefix("unix://") if self.host.startswith("unix://") else None
+        return self.endpoint.socket
 
     def _get(self, url: str, timeout: float = 60) -> tuple[int, bytes]:
         """GET url over the unix socket: (status, body). An engine that does not answer is EnvironmentProblem."""
@@ -168,11 +209,7 @@ class Engine:
             raise self._unreachable(exc) from None
 
     def _unreachable(self, exc: Exception) -> EnvironmentProblem:
-        reason = str(exc).splitlines()[0][:160] if str(exc) else type(exc).__name__
-        return EnvironmentProblem(
-            f"Docker engine not reachable at {self.host} ({reason}): start dockerd "
-            "(scripts/bootstrap-engine.sh) or set DOCKER_HOST"
-        )
+        return self.endpoint.unreachable(str(exc).splitlines()[0][:160] if str(exc) else type(exc).__name__)
 
     def info(self) -> dict[str, Any]:
         if self._socket:
@@ -186,7 +223,7 @@ class Engine:
         """What planning needs to know: native platform, image store, and what the builder can run."""
         info = self.info()
         native = f"{info.get('OSType', 'linux')}/{ARCHITECTURES.get(info.get('Architecture', ''), 'amd64')}"
-        store = any("io.containerd.snapshotter" in str(v) for _, v in info.get("DriverStatus") or [])
+        store = containerd_store(info)
         return EngineFacts(native, builder_platforms or (native,), store)
 
     # --- images ---

@@ -1,7 +1,8 @@
 """Processes and host facts: the one subprocess entry point, tool lookup, git facts, host-side probes.
 
 `run` runs every CLI (docker buildx, docker login, git, hadolint, trivy, syft, cosign, compose): argv as a list,
-secrets by stdin or environment, never on argv. The engine itself is reached through engine.Engine.
+secrets by stdin or environment, never on argv. Engine clients among them get the one resolved endpoint
+(endpoint.py) in their environment. The engine itself is reached through engine.Engine.
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import IO, Any
 
+from . import endpoint
 from .errors import CommandFailed, EnvironmentProblem
 from .plans import BuildClient, SourceInfo
 
@@ -65,7 +67,7 @@ def run(
     program = which(argv[0])
     if echo:
         print("+ " + shlex.join(argv), file=sys.stderr, flush=True)
-    full_env = {**os.environ, **(env or {})}
+    full_env = child_env(argv[0], env)
     proc = subprocess.run(
         [program, *argv[1:]],
         env=full_env,
@@ -84,6 +86,12 @@ def run(
             proc.returncode,
         )
     return proc
+
+
+def child_env(program: str, env: Mapping[str, str] | None = None) -> dict[str, str]:
+    """This process's environment, the engine endpoint for an engine client, then the caller's own values."""
+    merged: dict[str, str | None] = {**os.environ, **endpoint.current().env_for(program), **(env or {})}
+    return {k: v for k, v in merged.items() if v is not None}
 
 
 def last_line(text: str | None) -> str:
@@ -162,15 +170,31 @@ def _client_major(program: str) -> int:
 
 
 @functools.cache
-def builder_platforms(builder: str | None = None) -> tuple[str, ...]:
-    """The platforms a buildx builder can run RUN steps for (native and emulated), from `docker buildx inspect`:
-    once per builder and process, not once per image of a multi-platform build-all."""
+def buildx_inspect(builder: str | None = None) -> dict[str, str]:
+    """`docker buildx inspect [builder]` as its first value per field (Name, Driver, Endpoint, BuildKit...; the
+    Platforms of every node); empty when there is no such builder. Once per builder and process."""
     argv = ["docker", "buildx", "inspect", *([builder] if builder else [])]
     out = run(argv, capture=True, echo=False, check=False)
-    for line in out.stdout.splitlines():
-        if line.strip().startswith("Platforms:"):
-            return tuple(p.strip().rstrip("*") for p in line.split(":", 1)[1].split(",") if p.strip())
-    return ()
+    return parse_buildx_inspect(out.stdout) if out.returncode == 0 else {}
+
+
+def parse_buildx_inspect(text: str) -> dict[str, str]:
+    fields: dict[str, str] = {}
+    for line in text.splitlines():
+        key, sep, value = line.partition(":")
+        key, value = key.strip(), value.strip()
+        if sep and value and key == "Platforms" and key in fields:  # one line per node: a builder runs them all
+            fields[key] += f", {value}"
+        elif sep and value and key not in fields:
+            fields[key] = value
+    return fields
+
+
+def builder_platforms(builder: str | None = None) -> tuple[str, ...]:
+    """The platforms a buildx builder can run RUN steps for (native and emulated): once per builder and process,
+    not once per image of a multi-platform build-all."""
+    listed = buildx_inspect(builder).get("Platforms", "")
+    return tuple(dict.fromkeys(p.strip().rstrip("*") for p in listed.split(",") if p.strip()))
 
 
 # --- Sources -----------------------------------------------------------------------------------------
@@ -197,14 +221,26 @@ def _head(root: str) -> tuple[str, str]:
 
 
 def process_uid(pid: int) -> int | None:
-    """The real UID of a host process (a container's PID 1), or None when /proc does not show it."""
+    """The UID a container's process has inside its user namespace (what USER says), from /proc: the host UID
+    translated through the process's uid_map (rootless Docker and userns-remap map 1001 to e.g. 101000), or None
+    when /proc does not show the process."""
     try:
         status = Path(f"/proc/{pid}/status").read_text(encoding="utf-8")
+        uid_map = Path(f"/proc/{pid}/uid_map").read_text(encoding="utf-8")
     except OSError:
         return None
     for line in status.splitlines():
         if line.startswith("Uid:"):
-            return int(line.split()[1])
+            return inside_uid(int(line.split()[1]), uid_map)
+    return None
+
+
+def inside_uid(host_uid: int, uid_map: str) -> int | None:
+    """Translate a host UID through uid_map lines `inside outside count`; None when it is not mapped."""
+    for line in uid_map.splitlines():
+        inside, outside, count = (int(field) for field in line.split())
+        if outside <= host_uid < outside + count:
+            return inside + host_uid - outside
     return None
 
 

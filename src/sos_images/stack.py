@@ -13,7 +13,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from . import compose, process
+from . import compose, endpoint, process
 from .catalog import Catalog
 from .engine import Engine
 from .errors import CheckFailed, CommandFailed, UsageError, tool_json
@@ -101,6 +101,8 @@ def up(
     if watch and production:
         raise UsageError("--watch needs the development targets (production images hold no sources): drop one")
     names = selected(catalog, names)
+    if not production and any(catalog.service(n).language.name == "node" for n in names):
+        endpoint.current().refuse_source_mounts("invoke up (development)", "use invoke up --production")
     stack = open_stack(catalog, production)
     ports = [compose.resolve(hp) for name, hp in compose.host_ports(catalog).items() if name in names]
     write_files(catalog, out)

@@ -36,6 +36,12 @@ def services(a: Args) -> None:
     commands.list_services(_catalog(), Reporter(a.json))
 
 
+def doctor(a: Args) -> None:
+    from . import doctor as doctor_mod
+
+    doctor_mod.diagnose(Reporter(a.json), given(a.builder))
+
+
 def build(a: Args) -> None:
     from . import build as build_mod
 

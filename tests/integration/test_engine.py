@@ -3,23 +3,19 @@ two CI runners share (two engines on this machine with nothing in common but a r
 
 from __future__ import annotations
 
-import contextlib
 import json
 import os
-import shutil
 import subprocess
-import time
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import pytest
 
 from tests.integration.conftest import RUN_ID, copy_repo, invoke
+from tests.integration.engines import second_engine
 from tests.integration.registry import LocalRegistry, local_registry
 from tests.integration.test_cache import step_statuses
 
-ENGINE_BIN = Path(os.environ.get("SOS_ENGINE_DIR", "/opt/sos-engine")) / "bin"
 TWO = "linux/amd64,linux/arm64"
 ELF_MACHINES = {b"\x3e\x00": "linux/amd64", b"\xb7\x00": "linux/arm64"}  # e_machine: x86-64, AArch64
 VERSION = f"v1.2.3-t{RUN_ID}"
@@ -124,39 +120,6 @@ def test_an_unreachable_cache_registry_warns_and_the_build_succeeds(client) -> N
 
 
 # --- Two CI runners ------------------------------------------------------------------------------------
-
-
-@contextlib.contextmanager
-def second_engine(root: Path) -> Iterator[dict[str, str]]:
-    """Another dockerd 26 with its own data root, exec root, socket, containerd and bridge; removed afterwards."""
-    bridge = f"sosrun{RUN_ID[:6]}"
-    sock, exec_root = root / "docker.sock", Path(f"/run/sos-{RUN_ID}")
-    (root / "daemon.json").write_text('{"features": {"containerd-snapshotter": true}}')
-    subprocess.run(["ip", "link", "add", bridge, "type", "bridge"], check=True)
-    subprocess.run(["ip", "link", "set", bridge, "up"], check=True)
-    argv = [
-        str(ENGINE_BIN / "dockerd"), "--config-file", str(root / "daemon.json"), "--data-root", str(root / "data"),
-        "--exec-root", str(exec_root), "--pidfile", str(root / "docker.pid"), "-H", f"unix://{sock}",
-        "--bridge", bridge, "--iptables=false", "--ip-masq=false",
-    ]  # fmt: skip
-    env = {**os.environ, "PATH": f"{ENGINE_BIN}:{os.environ['PATH']}"}
-    proc = subprocess.Popen(argv, env=env, stdout=(root / "dockerd.log").open("w"), stderr=subprocess.STDOUT)
-    host = {"DOCKER_HOST": f"unix://{sock}"}
-    try:
-        deadline = time.monotonic() + 60
-        while subprocess.run(["docker", "info"], env={**os.environ, **host}, capture_output=True).returncode:
-            assert proc.poll() is None and time.monotonic() < deadline, (root / "dockerd.log").read_text()[-2000:]
-            time.sleep(0.5)
-        yield host
-    finally:
-        proc.terminate()
-        with contextlib.suppress(subprocess.TimeoutExpired):
-            proc.wait(timeout=30)
-        if proc.poll() is None:
-            proc.kill()
-        subprocess.run(["ip", "link", "del", bridge], capture_output=True)
-        shutil.rmtree(root / "data", ignore_errors=True)
-        shutil.rmtree(exec_root, ignore_errors=True)
 
 
 @pytest.fixture(scope="module")

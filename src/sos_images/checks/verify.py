@@ -127,11 +127,12 @@ def check_size(ref: ImageRef, size: int, budget_mb: int) -> Check:
     return Check("size", True, f"{human_size(size)} (budget {budget_mb} MB)")
 
 
-def run_options(ref: ImageRef, health_test: list[str] | None) -> dict[str, Any]:
-    """How the smoke test runs the image: hardened, port on loopback (random host port), fast health."""
+def run_options(ref: ImageRef, health_test: list[str] | None, address: str = "127.0.0.1") -> dict[str, Any]:
+    """How the smoke test runs the image: hardened, port on loopback (random host port; a remote engine's host
+    publishes it on its own addresses, where the probe reaches it), fast health."""
     return {
         **HARDENING,
-        "ports": {f"{ref.service.port}/tcp": ("127.0.0.1", None)},
+        "ports": {f"{ref.service.port}/tcp": (address, None)},
         "healthcheck": {"test": health_test, **HEALTH} if health_test else None,
     }
 
@@ -149,10 +150,12 @@ def app_binary(config: dict[str, Any]) -> str:
 
 def runtime_checks(engine: Engine, ref: ImageRef, config: dict[str, Any], timeout: float) -> list[Check]:
     test = (config.get("Healthcheck") or {}).get("Test")
-    with engine.container(ref.image, **run_options(ref, test)) as container:
+    where = engine.endpoint
+    with engine.container(ref.image, **run_options(ref, test, where.publish_address)) as container:
         checks = [wait_healthy(container, timeout)]
-        checks.append(check_endpoint(container.host_port(ref.service.port), ref.service.health_path))
-        checks.append(check_process_user(container, ref))
+        port = container.host_port(ref.service.port)
+        checks.append(check_endpoint(port, ref.service.health_path, host=where.probe_host))
+        checks.append(check_process_user(container, ref, local=not where.remote))
         checks.append(check_stop(container))
     return checks
 
@@ -185,19 +188,23 @@ def _last_log(container: Container) -> str:
     return lines[-1][:160] if lines else "no output"
 
 
-def check_endpoint(port: int | None, path: str, timeout: float = 10.0) -> Check:
+def check_endpoint(port: int | None, path: str, timeout: float = 10.0, host: str = "127.0.0.1") -> Check:
+    """GET the health path where the container listens: this machine's loopback, or a remote engine's host (then
+    the detail names the URL, so it is plain where it was probed)."""
     if port is None:
         return Check("health-endpoint", False, "no published port: the container is not running")
+    url = f"http://{host}:{port}{path}"
+    shown = path if host == "127.0.0.1" else url
     deadline = time.monotonic() + timeout
     while True:
         try:
-            status, ctype, body = process.http_get(f"http://127.0.0.1:{port}{path}")
+            status, ctype, body = process.http_get(url)
             break
         except OSError as exc:
             if time.monotonic() > deadline:
-                return Check("health-endpoint", False, f"GET {path}: {exc}")
+                return Check("health-endpoint", False, f"GET {shown}: {exc}")
             time.sleep(0.3)
-    return judge_health_response(path, status, ctype, body)
+    return judge_health_response(shown, status, ctype, body)
 
 
 def judge_health_response(path: str, status: int, ctype: str, body: bytes) -> Check:
@@ -212,9 +219,10 @@ def judge_health_response(path: str, status: int, ctype: str, body: bytes) -> Ch
     return Check("health-endpoint", True, f"GET {path}: 200, status {doc['status']!r}")
 
 
-def check_process_user(container: Container, ref: ImageRef) -> Check:
+def check_process_user(container: Container, ref: ImageRef, local: bool = True) -> Check:
+    """The UID from /proc when the engine runs here (a remote engine's PIDs are another machine's), else docker top."""
     pid = container.state().get("Pid") or 0
-    uid = process.process_uid(pid) if pid else None
+    uid = process.process_uid(pid) if pid and local else None
     if uid is None:
         uid = container.process_uid(pid)
     want = expected_uid(ref)
