@@ -16,7 +16,7 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
-from . import buildall, inputs
+from . import buildall, inputs, libstage
 from .buildall import Job
 from .catalog import Catalog
 from .engine import Engine
@@ -118,6 +118,7 @@ def bake_file(
     broken = [f"{j.service}: {j.error}" for j in jobs if j.plan is None]
     if broken:
         raise ServiceError(f"cannot write the bake file: {'; '.join(broken)}")
+    libstage.stage_all(catalog, list({j.plan.service.name: j.plan.service for j in jobs if j.plan}.values()))
     jobs = _labelled(jobs)
     text = render(definition(catalog, jobs))
     if destination == "-":

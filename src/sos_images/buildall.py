@@ -16,9 +16,9 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
-from . import inputs, process
+from . import inputs, libstage, process
 from .build import make_plan
-from .catalog import LANGUAGES, Catalog
+from .catalog import LANGUAGES, OWN, Catalog
 from .engine import Engine
 from .errors import CommandFailed, ToolError, UsageError
 from .plans import BuildOptions, BuildPlan
@@ -86,9 +86,10 @@ def select(
     broken service shows up as a failure instead of silently dropping out of the build. `only` (the affected
     services) narrows the pairs and may leave none: that is not an error.
     """
-    if language and language not in LANGUAGES:
-        raise UsageError(f"unknown language {language!r}; known languages: {', '.join(LANGUAGES)}")
-    targets = {t for lang in LANGUAGES.values() for t in lang.targets}
+    kinds = (*LANGUAGES, OWN)
+    if language and language not in kinds:
+        raise UsageError(f"unknown language {language!r}; known: {', '.join(kinds)} (a service's own Dockerfile)")
+    targets = {t for lang in LANGUAGES.values() for t in lang.targets} | {t for s, t in catalog.matrix()}
     if target and target != ALL and target not in targets:
         raise UsageError(f"unknown target {target!r}; known targets: {', '.join(sorted(targets))} or {ALL}")
     if target == ALL:
@@ -96,7 +97,7 @@ def select(
     elif target:
         pairs = [(svc.name, t) for svc, t in catalog.matrix(language, target)]
     else:
-        pairs = [(svc.name, t) for svc, t in catalog.matrix(language) if t == svc.language.default_target]
+        pairs = [(svc.name, t) for svc, t in catalog.matrix(language) if t == svc.default_target]
     if not language:
         pairs += [(name, "-") for name in catalog.problems]
     if only is not None:
@@ -199,6 +200,7 @@ def build_all(
         engine.ping()
         log_dir = (log_dir or catalog.root / "reports" / "logs").resolve()
         log_dir.mkdir(parents=True, exist_ok=True)
+        libstage.stage_all(catalog, list({j.plan.service.name: j.plan.service for j in planned if j.plan}.values()))
         planned, current = _skip_current(planned, options, engine, out)
         remaining = _run_pool(_not_in(planned, current), jobs or default_jobs(), log_dir, engine, out)
         outcomes = _merge(planned, current, remaining)
@@ -223,7 +225,7 @@ def _skip_current(
         except OSError:  # an unreadable input: build it, and let BuildKit say what is wrong
             plan, fresh = job.plan, False
         labelled.append(replace(job, plan=plan))
-        if fresh and not (options.no_cache or options.force):
+        if fresh and not (options.no_cache or options.rebuild):
             size = (engine.inspect_image(plan.image) or {}).get("Size")
             current.append(Outcome(job.service, job.target, plan.image, True, 0.0, None, size, up_to_date=True))
             out.success(f"{job.service} {job.target}: {plan.image} is up to date")

@@ -56,6 +56,13 @@ def parse(plan: BuildPlan) -> Argv:
     return found
 
 
+def _stable(flag: str) -> str:
+    """An --output's dest is a per-process scratch file: the kind of output counts, not where it goes."""
+    if not flag.startswith("--output="):
+        return flag
+    return ",".join(p for p in flag.removeprefix("--output=").split(",") if not p.startswith("dest="))
+
+
 def ignore_rules(context: Path, dockerfile: Path | None) -> str:
     """BuildKit's choice: <Dockerfile>.dockerignore beside the Dockerfile, else .dockerignore in the context."""
     for candidate in ([dockerfile.parent / f"{dockerfile.name}.dockerignore"] if dockerfile else []) + [
@@ -92,7 +99,7 @@ def digest(plan: BuildPlan, base_ids: Mapping[str, str]) -> str:
 
     dockerfile = Path(parsed.file) if parsed.file else None
     add("target", parsed.target)
-    for flag in sorted(f for f in parsed.flags if not f.startswith(NEUTRAL)):
+    for flag in sorted(_stable(f) for f in parsed.flags if not f.startswith(NEUTRAL)):
         add("flag", flag)
     contexts = parsed.contexts
     if dockerfile is None and "" in contexts:

@@ -132,15 +132,18 @@ def sign(ref: ImageRef, digest: str, opts: SignSettings, out: Reporter) -> str:
     return target
 
 
-def attest(ref: ImageRef, digest: str, opts: SignSettings, out: Reporter) -> str:
-    """The syft SBOM of the image, attached to repository@digest as an in-toto attestation."""
+def attest(ref: ImageRef, digest: str, opts: SignSettings, out: Reporter, *, from_registry: bool = False) -> str:
+    """The syft SBOM of the image, attached to repository@digest as an in-toto attestation. `from_registry`:
+    syft reads the pushed digest (a merge job has no local image) instead of the engine's image."""
     from .checks.sbom import SYFT_ENV, syft_argv
 
     check_password(opts)
     target = f"{ref.repository}@{digest}"
+    source = f"registry:{target}" if from_registry else ref.image
+    env = {**SYFT_ENV, **({"SYFT_REGISTRY_INSECURE_USE_HTTP": "true"} if loopback(target) else {})}
     with tempfile.TemporaryDirectory(prefix="sos-sbom-") as tmp:
         sbom = Path(tmp) / "sbom.json"
-        process.run(syft_argv(ref.image, opts.sbom_format, sbom), env=SYFT_ENV, capture=True)
+        process.run(syft_argv(source, opts.sbom_format, sbom), env=env, capture=True)
         _cosign(attest_argv(target, sbom, opts), f"attesting {target}")
     out.success(f"Attested {target} with its {opts.sbom_format} SBOM")
     return target
@@ -170,11 +173,13 @@ def verify_signed(ref: ImageRef, public_key: str, opts: SignSettings, out: Repor
     return {"reference": tagged, "digest": digest, "key": public_key, "signatures": len(claims), "attested": True}
 
 
-def sign_and_attest(ref: ImageRef, digest: str, opts: SignSettings, out: Reporter) -> dict[str, str]:
+def sign_and_attest(
+    ref: ImageRef, digest: str, opts: SignSettings, out: Reporter, *, from_registry: bool = False
+) -> dict[str, str]:
     """publish --sign: sign then attest the digest just pushed; a failure says what was already done."""
     signed = sign(ref, digest, opts, out)
     try:
-        attested = attest(ref, digest, opts, out)
+        attested = attest(ref, digest, opts, out, from_registry=from_registry)
     except ToolError as exc:
         raise type(exc)(f"built, pushed and signed {signed}, but not attested: {exc}") from None
     return {"signed": signed, "attested": attested}

@@ -74,7 +74,18 @@ def publish(a: Args) -> None:
     from . import release
 
     out = Reporter(a.json)
-    _emit(out, release.publish(_catalog(), _release(a), build_options(vars(a), release=True), out))
+    options = build_options(vars(a), release=True)
+    if a.by_digest:
+        _emit(out, release.publish_platform(_catalog(), _release(a), options, out, verify=a.verify))
+        return
+    _emit(out, release.publish(_catalog(), _release(a), options, out))
+
+
+def merge(a: Args) -> None:
+    from . import release
+
+    out = Reporter(a.json)
+    _emit(out, release.merge(_catalog(), _release(a), out, dry_run=a.dry_run))
 
 
 def build_all(a: Args) -> None:
@@ -110,11 +121,22 @@ def verify(a: Args) -> None:
 
     catalog, ref = _image(a)
     out = Reporter(a.json)
+    if a.reproduce:
+        from . import rebuild
+
+        _emit(out, rebuild.verify_reproduce(catalog, ref, out))
+        return
     if not a.signed:
         verify_mod.verify(catalog, ref, out, timeout=a.timeout, budget_mb=a.budget_mb)
         return
     opts = sign.SignSettings.from_catalog(catalog.settings)
     _emit(out, sign.verify_signed(ref, a.key or opts.public_key, opts, out))
+
+
+def release_lines(a: Args) -> None:
+    from . import rebuild
+
+    rebuild.release_lines(_catalog(), Reporter(a.json))
 
 
 def sign(a: Args) -> None:
@@ -214,7 +236,7 @@ def up(a: Args) -> None:
     from .settings import pick
 
     catalog = _catalog()
-    wait = int(pick(catalog.settings, "up", "timeout", a.timeout, "--timeout"))
+    wait = pick(catalog.settings, "up", "timeout", a.timeout, "--timeout")
     stack.up(catalog, a.service or [], Reporter(), production=a.production, watch=a.watch, timeout=wait)
 
 

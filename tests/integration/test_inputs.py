@@ -43,7 +43,7 @@ def test_unchanged_inputs_are_up_to_date_and_an_edit_rebuilds(repo: Path, client
     assert not list((tmp_path / "b").glob("*.log"))  # no build ran: no docker buildx process, no log
     assert client.images.get(IMAGE).id == built.id
 
-    forced = build_all(repo, tmp_path / "c", "--force")
+    forced = build_all(repo, tmp_path / "c", "--rebuild")
     assert forced["result"] == "ok" and list((tmp_path / "c").glob("*.log"))
 
     main = repo / "services" / SERVICE / "cmd" / "main.go"
