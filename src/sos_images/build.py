@@ -184,7 +184,7 @@ def build(
         out.warn(note)
     libstage.stage(catalog, plan.service)  # first: the staged libraries are inputs too
     plan, current = inputs.check(plan, engine)
-    if current and not (options.no_cache or options.rebuild):
+    if current and inputs.may_skip(options, plan):
         return _up_to_date(plan, engine, out)
     out.info("Building Docker image...")
     started = time.perf_counter()

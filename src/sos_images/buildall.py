@@ -225,7 +225,7 @@ def _skip_current(
         except OSError:  # an unreadable input: build it, and let BuildKit say what is wrong
             plan, fresh = job.plan, False
         labelled.append(replace(job, plan=plan))
-        if fresh and not (options.no_cache or options.rebuild):
+        if fresh and inputs.may_skip(options, plan):
             size = (engine.inspect_image(plan.image) or {}).get("Size")
             current.append(Outcome(job.service, job.target, plan.image, True, 0.0, None, size, up_to_date=True))
             out.success(f"{job.service} {job.target}: {plan.image} is up to date")

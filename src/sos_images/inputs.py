@@ -16,7 +16,7 @@ from pathlib import Path
 
 from .affected import parse_ignore
 from .engine import Engine
-from .plans import BuildPlan
+from .plans import BuildOptions, BuildPlan
 
 LABEL = "io.sos-app.inputs"
 BASE_SUFFIX = "_IMAGE"  # GO_IMAGE, ALPINE_IMAGE, NODE_IMAGE: build args that name base images
@@ -133,6 +133,11 @@ def with_label(plan: BuildPlan, value: str) -> BuildPlan:
     """The plan with the inputs label before its context argument (last)."""
     argv = [*plan.argv[:-1], f"--label={LABEL}={value}", plan.argv[-1]]
     return replace(plan, argv=tuple(argv))
+
+
+def may_skip(options: BuildOptions, plan: BuildPlan) -> bool:
+    """Only a plain local build may be skipped: a release, an OCI archive or layout is the build's product."""
+    return not (options.no_cache or options.rebuild or options.release or options.oci_layout or plan.oci_archive)
 
 
 def check(plan: BuildPlan, engine: Engine) -> tuple[BuildPlan, bool]:

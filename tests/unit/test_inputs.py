@@ -6,7 +6,7 @@ from dataclasses import replace
 from pathlib import Path
 
 from sos_images.catalog import load_catalog
-from sos_images.inputs import LABEL, digest, parse, with_label
+from sos_images.inputs import LABEL, digest, may_skip, parse, with_label
 from sos_images.plans import BuildOptions, plan_build
 from sos_images.refs import resolve
 from tests.unit.test_plans import BUILDX, SOURCE
@@ -81,3 +81,15 @@ def test_a_named_context_folder_counts_and_a_reference_by_its_name(fake_repo: Pa
     assert digest(named, BASES) != before
     image = replace(base, argv=(*base.argv[:-1], "--build-context=lib=docker-image://alpine:3.19", base.argv[-1]))
     assert digest(image, BASES) != digest(base, BASES)
+
+
+def test_only_a_plain_local_build_may_be_skipped(fake_repo: Path) -> None:
+    p = plan(fake_repo)
+    assert may_skip(BuildOptions(), p)
+    for options in (
+        BuildOptions(no_cache=True),
+        BuildOptions(rebuild=True),
+        BuildOptions(release=True),
+        BuildOptions(oci_layout="/tmp/layout"),
+    ):
+        assert not may_skip(options, p), options
