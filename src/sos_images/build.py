@@ -183,9 +183,10 @@ def build(
     for note in plan.notes:
         out.warn(note)
     libstage.stage(catalog, plan.service)  # first: the staged libraries are inputs too
-    plan, current = inputs.check(plan, engine)
-    if current and inputs.may_skip(options, plan):
-        return _up_to_date(plan, engine, out)
+    if inputs.labelled(options, plan):
+        plan, current = inputs.check(plan, engine)
+        if current and inputs.may_skip(options, plan):
+            return _up_to_date(plan, engine, out)
     out.info("Building Docker image...")
     started = time.perf_counter()
     digests = run_build(plan, stdout=sys.stderr if out.json_mode else None)

@@ -217,7 +217,7 @@ def _skip_current(
     """Each plan with its inputs label; the builds whose image already carries it become 'up to date' outcomes."""
     labelled, current = [], []
     for job in planned:
-        if job.plan is None:
+        if job.plan is None or not inputs.labelled(options, job.plan):
             labelled.append(job)
             continue
         try:

@@ -135,9 +135,14 @@ def with_label(plan: BuildPlan, value: str) -> BuildPlan:
     return replace(plan, argv=tuple(argv))
 
 
+def labelled(options: BuildOptions, plan: BuildPlan) -> bool:
+    """Only a plain local build carries the label: a release, an OCI archive or layout is a product whose digest
+    a rebuild elsewhere (verify --reproduce) must match, and that rebuild knows no local image ids."""
+    return not (options.release or options.oci_layout or plan.oci_archive)
+
+
 def may_skip(options: BuildOptions, plan: BuildPlan) -> bool:
-    """Only a plain local build may be skipped: a release, an OCI archive or layout is the build's product."""
-    return not (options.no_cache or options.rebuild or options.release or options.oci_layout or plan.oci_archive)
+    return labelled(options, plan) and not (options.no_cache or options.rebuild)
 
 
 def check(plan: BuildPlan, engine: Engine) -> tuple[BuildPlan, bool]:

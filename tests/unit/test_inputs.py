@@ -6,7 +6,7 @@ from dataclasses import replace
 from pathlib import Path
 
 from sos_images.catalog import load_catalog
-from sos_images.inputs import LABEL, digest, may_skip, parse, with_label
+from sos_images.inputs import LABEL, digest, labelled, may_skip, parse, with_label
 from sos_images.plans import BuildOptions, plan_build
 from sos_images.refs import resolve
 from tests.unit.test_plans import BUILDX, SOURCE
@@ -93,3 +93,10 @@ def test_only_a_plain_local_build_may_be_skipped(fake_repo: Path) -> None:
         BuildOptions(oci_layout="/tmp/layout"),
     ):
         assert not may_skip(options, p), options
+
+
+def test_a_release_or_reproducible_build_carries_no_label(fake_repo: Path) -> None:
+    p = plan(fake_repo)
+    assert labelled(BuildOptions(rebuild=True), p)
+    assert not labelled(BuildOptions(release=True), p)
+    assert not labelled(BuildOptions(), replace(p, oci_archive="/tmp/x.oci.tar"))
