@@ -24,7 +24,7 @@ from typing import IO, Any
 
 from . import endpoint
 from .errors import CommandFailed, EnvironmentProblem
-from .plans import BuildClient, SourceInfo
+from .buildfacts import BuildClient, SourceInfo
 
 INSTALL_HINTS = {
     "docker": "install Docker (scripts/bootstrap-engine.sh does it on Debian)",
