@@ -51,12 +51,12 @@ CATALOG = _load_catalog()
 def _pairs(kind: str) -> list[Any]:
     """(service, target) for every target a service's language has, tagged by kind, language and target."""
     matrix = CATALOG.matrix() if CATALOG else []
-    return [nox.param(svc.name, target, tags=[kind, svc.language.name, target]) for svc, target in matrix]
+    return [nox.param(svc.name, target, tags=[kind, svc.kind, target]) for svc, target in matrix]
 
 
 def _services(kind: str) -> list[Any]:
     services = CATALOG.services.values() if CATALOG else []
-    return [nox.param(svc.name, tags=[kind, svc.language.name]) for svc in services]
+    return [nox.param(svc.name, tags=[kind, svc.kind]) for svc in services]
 
 
 def _releases(kind: str) -> list[Any]:

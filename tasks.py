@@ -83,6 +83,8 @@ def build(
     platform: str = "",
     cache: str = "none",
     provenance: str = "",
+    reproducible: bool = False,
+    refresh: bool = False,
     cache_from: list[str] | None = None,
     cache_to: list[str] | None = None,
     builder: str = "",
@@ -134,6 +136,9 @@ def publish(
     platform: str = "",
     cache: str = "none",
     provenance: str = "",
+    reproducible: bool = True,
+    refresh: bool = False,
+    if_changed: bool = False,
     cache_from: list[str] | None = None,
     cache_to: list[str] | None = None,
     builder: str = "",
@@ -191,6 +196,7 @@ def build_all(
     platform: str = "",
     cache: str = "none",
     provenance: str = "",
+    refresh: bool = False,
     cache_from: list[str] | None = None,
     cache_to: list[str] | None = None,
     builder: str = "",
@@ -215,10 +221,17 @@ def verify(
     budget_mb: str = "",
     signed: bool = False,
     key: str = "",
+    reproduce: bool = False,
     json: bool = False,
 ) -> None:
-    """Smoke-test a built image (hardened run, health, user, signals, size), or check its signature (--signed)."""
+    """Smoke-test a built image, check its signature (--signed) or rebuild and compare it (--reproduce)."""
     call("verify", locals())
+
+
+@sos_task
+def release_lines(c: Context, json: bool = False) -> None:
+    """The git tags latest, MAJOR and MAJOR.MINOR point to: what the weekly refresh rebuilds."""
+    call("release_lines", locals())
 
 
 @sos_task
@@ -375,6 +388,7 @@ ns = Collection(
     merge,
     build_all,
     verify,
+    release_lines,
     lint,
     scan,
     sbom,

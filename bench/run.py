@@ -1,7 +1,8 @@
 """Benchmarks: tool overhead, incremental rebuilds, sizes, many images, responsiveness.
 
 Prints figures and goal ratios; never asserts on time. Usage:
-    python bench/run.py [--runs 5] [--cold-runs 1] [--only overhead,incremental,sizes,many,responsiveness,engine,split]
+    python bench/run.py [--runs 5] [--cold-runs 1] [--only overhead,incremental,sizes,many,responsiveness,
+                                                         engine,split,reproduce]
 Results also go to .bench/results.json. Needs the engine and base images (scripts/bootstrap.sh).
 """
 
@@ -109,19 +110,20 @@ def step_cached(log: str, needle: str) -> bool:
 def copy_repo(dest: Path, services: tuple[str, ...]) -> Path:
     shutil.copy(REPO / "pyproject.toml", dest / "pyproject.toml")
     shutil.copytree(REPO / "dockerfiles", dest / "dockerfiles", symlinks=True)
+    shutil.copytree(REPO / "libs", dest / "libs", dirs_exist_ok=True)
     for name in services:
         shutil.copytree(REPO / "services" / name, dest / "services" / name)
     return dest
 
 
 def sizes() -> None:
-    print("3. Production image sizes (MB = 10^6 bytes): download (compressed layers) / unpacked, and unpacked above the base")
+    print("3. Production image sizes (MB = 10^6 bytes): download (compressed layers), unpacked, unpacked above base")
     from sos_images.engine import Engine
     from sos_images.sizes import image_sizes
 
     engine = Engine()
     catalog = json.loads(sh(invoke("services", "--json")).stdout)["services"]
-    base_download, base_unpacked = image_sizes(engine.sized_inspect("node:20-alpine") or {})
+    _, base_unpacked = image_sizes(engine.sized_inspect("node:20-alpine") or {})
     for svc in catalog:
         name = svc["service"]
         sh(invoke("build", "--service", name, "--version", "bench"))
@@ -276,6 +278,7 @@ def main() -> None:
         "responsiveness": lambda: responsiveness(opts.runs),
         "engine": lambda: engine(opts.cold_runs),
         "split": lambda: split(opts.cold_runs),
+        "reproduce": reproduce,
     }
     for name in opts.only.split(","):
         parts[name.strip()]()
@@ -283,6 +286,34 @@ def main() -> None:
     out.parent.mkdir(exist_ok=True)
     out.write_text(json.dumps(RESULTS, indent=2))
     print(f"results: {out}")
+
+
+def reproduce() -> None:
+    """Every service and target built twice cold (--no-cache) with other file times: same digest or not."""
+    print("7. Reproducible builds: two cold builds of every service and target, files touched in between")
+    catalog = json.loads(sh(invoke("services", "--json")).stdout)["services"]
+    epoch = sh(["git", "log", "-1", "--format=%ct"]).stdout.strip()
+    with tempfile.TemporaryDirectory() as tmp:
+        repo = copy_repo(Path(tmp), tuple(s["service"] for s in catalog))
+        env = {"SOS_IMAGES_ROOT": str(repo), "SOURCE_DATE_EPOCH": epoch}
+        for svc in catalog:
+            for target in svc["targets"]:
+                # A checkout's files are newer than its commit; older ones keep their times (see docs/reproducible.md).
+                times = (int(epoch) + 60, time.time())
+                digests = [_cold_digest(repo, svc["service"], target, env, when) for when in times]
+                same = "reproducible" if digests[0] == digests[1] else f"DIFFERS {digests[1][:19]}"
+                print(f"  {svc['service']:<22} {target:<18} {digests[0][:19]} {same}")
+                RESULTS[f"reproduce/{svc['service']}/{target}"] = dict(digests=digests, same=digests[0] == digests[1])
+
+
+def _cold_digest(repo: Path, service: str, target: str, env: dict[str, str], when: float) -> str:
+    for path in (repo / "services" / service).rglob("*"):
+        os.utime(path, (when, when), follow_symlinks=False)
+    argv = invoke("build", "-s", service, "-t", target, "-v", "bench-repro", "--no-cache", "--reproducible", "--json")
+    digest = json.loads(sh(argv, env).stdout)["digest"]
+    suffix = "" if target == "production" else f"-{target}"
+    sh(["docker", "rmi", f"ghcr.io/sos-app/{service}:bench-repro{suffix}"], check=False)
+    return digest
 
 
 def platform_line() -> str:

@@ -16,9 +16,9 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
-from . import process
+from . import libstage, process
 from .build import make_plan
-from .catalog import LANGUAGES, Catalog
+from .catalog import LANGUAGES, OWN, Catalog
 from .engine import Engine
 from .errors import CommandFailed, ToolError, UsageError
 from .plans import BuildOptions, BuildPlan
@@ -85,9 +85,10 @@ def select(
     broken service shows up as a failure instead of silently dropping out of the build. `only` (the affected
     services) narrows the pairs and may leave none: that is not an error.
     """
-    if language and language not in LANGUAGES:
-        raise UsageError(f"unknown language {language!r}; known languages: {', '.join(LANGUAGES)}")
-    targets = {t for lang in LANGUAGES.values() for t in lang.targets}
+    kinds = (*LANGUAGES, OWN)
+    if language and language not in kinds:
+        raise UsageError(f"unknown language {language!r}; known: {', '.join(kinds)} (a service's own Dockerfile)")
+    targets = {t for lang in LANGUAGES.values() for t in lang.targets} | {t for s, t in catalog.matrix()}
     if target and target != ALL and target not in targets:
         raise UsageError(f"unknown target {target!r}; known targets: {', '.join(sorted(targets))} or {ALL}")
     if target == ALL:
@@ -95,7 +96,7 @@ def select(
     elif target:
         pairs = [(svc.name, t) for svc, t in catalog.matrix(language, target)]
     else:
-        pairs = [(svc.name, t) for svc, t in catalog.matrix(language) if t == svc.language.default_target]
+        pairs = [(svc.name, t) for svc, t in catalog.matrix(language) if t == svc.default_target]
     if not language:
         pairs += [(name, "-") for name in catalog.problems]
     if only is not None:
@@ -198,6 +199,7 @@ def build_all(
         engine.ping()
         log_dir = (log_dir or catalog.root / "reports" / "logs").resolve()
         log_dir.mkdir(parents=True, exist_ok=True)
+        libstage.stage_all(catalog, list({j.plan.service.name: j.plan.service for j in planned if j.plan}.values()))
         outcomes = _run_pool(planned, jobs or default_jobs(), log_dir, engine, out)
         summarize(outcomes, out, log_dir)
     if out.json_mode:

@@ -6,6 +6,7 @@ Plain values, below both plans (which reads them) and process (which finds them)
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime
 
 
 @dataclass(frozen=True)
@@ -14,6 +15,11 @@ class SourceInfo:
 
     commit: str = "unknown"
     created: str = "1970-01-01T00:00:00Z"
+
+    @property
+    def epoch(self) -> str:
+        """SOURCE_DATE_EPOCH for BuildKit: the creation date in seconds."""
+        return str(int(datetime.strptime(self.created + "+0000", "%Y-%m-%dT%H:%M:%SZ%z").timestamp()))
 
 
 @dataclass(frozen=True)

@@ -97,7 +97,7 @@ def check_ports(hp: compose.HostPorts, target: str) -> None:
 def container_options(service: Service, target: str, hp: compose.HostPorts, env: dict[str, str]) -> dict[str, Any]:
     ports = {f"{inside}/tcp": ("127.0.0.1", host) for host, inside, _, _ in hp.pairs(target)}
     options = {"ports": ports, "environment": env, "healthcheck": HEALTH, "labels": {"sos-images.run": service.name}}
-    if target == "development" and service.language.name == "node":
+    if target == "development" and service.kind == "node":
         options["volumes"] = {str(service.path / "src"): {"bind": "/app/src", "mode": "ro"}}
     return options
 
@@ -105,7 +105,7 @@ def container_options(service: Service, target: str, hp: compose.HostPorts, env:
 def run_service(catalog: Catalog, name: str, options: RunOptions, out: Reporter) -> int:
     """Returns 0 when stopped with Ctrl-C or SIGTERM; a container that stops by itself raises CommandFailed."""
     service = catalog.service(name)
-    target = service.check_target(options.target)
+    target = service.check_target(_target(service, options.target))
     env = parse_env(options.env, options.env_file)
     hp = host_ports(catalog, service, options)
     check_ports(hp, target)
@@ -130,6 +130,11 @@ def run_service(catalog: Catalog, name: str, options: RunOptions, out: Reporter)
     raise CommandFailed(f"{service.name} exited by itself with code {code}; its log is above")
 
 
+def _target(service: Service, given: str) -> str:
+    """The development target, as `up` runs it: a service without one runs its default target."""
+    return compose.target_of(service, "development") if given in ("", "development") else given
+
+
 def _image(catalog: Catalog, service: Service, target: str, options: RunOptions, out: Reporter) -> str:
     if not options.build:
         return refs.resolve(catalog, service.name, target, options.version).image
@@ -145,8 +150,8 @@ def _wait(box: Container, service: Service, timeout: float, out: Reporter) -> No
 
 
 def ready(service: Service, target: str, hp: compose.HostPorts, out: Reporter) -> None:
-    out.success(f"{service.name} is healthy: http://127.0.0.1:{hp.app}{service.health_path}")
-    if target == "development":
+    out.success(f"{service.name} is healthy: http://127.0.0.1:{hp.app}{service.health_path or '/'}")
+    if target == "development" and hp.debug and service.debug_port:
         out.info(compose.attach_hint(service, hp.debug))
         out.info('VS Code, in .vscode/launch.json "configurations":')
         print(json.dumps(compose.launch_config(service, hp.debug), indent=2), file=out.stream, flush=True)

@@ -250,7 +250,8 @@ class Engine:
         if self._socket:  # no SDK import on the build path
             status, body = self._get(f"/images/{urllib.parse.quote(ref, safe='')}/history")
             if status != 200:
-                raise CommandFailed(f"reading the history of {ref} failed: {body.decode('utf-8', 'replace').strip()[:200]}")
+                detail = body.decode("utf-8", "replace").strip()[:200]
+                raise CommandFailed(f"reading the history of {ref} failed: {detail}")
             return json.loads(body)
         return self._sdk.api.history(ref)
 

@@ -27,6 +27,10 @@ HELP: dict[str, str] = {
     "platform": "target platforms, e.g. linux/amd64,linux/arm64 (several: one OCI index)",
     "cache": "'registry': import and export BuildKit's cache (mode=max) beside the image in its registry",
     "provenance": "provenance attestation: min, max or off (default: min for publish, off for a local build)",
+    "reproducible": "file times clamped to the commit time: the same digest on every machine (publish: default on)",
+    "refresh": "fresh base images from their registry, OS packages (apk) not taken from the cache",
+    "if-changed": "push (and sign) only when the rebuilt digests differ from the registry's (weekly refresh)",
+    "reproduce": "instead: rebuild this commit and compare each platform's digest with the registry's",
     "cache-from": "extra cache source, e.g. type=registry,ref=host/repo:cache (repeatable)",
     "cache-to": "extra cache export, e.g. type=inline (repeatable)",
     "builder": "buildx builder name (remote BuildKit, kubernetes driver...)",
@@ -133,6 +137,7 @@ BUILD_FIELDS = [
     "platform",
     "cache",
     "provenance",
+    "refresh",
     "cache_from",
     "cache_to",
     "builder",
@@ -151,4 +156,7 @@ def build_options(values: dict[str, Any], **extra: Any) -> BuildOptions:
         picked[name] = tuple(picked.get(name) or ())
     for name in ("target", "builder", "ca_bundle", "registry", "provenance"):
         picked[name] = picked.get(name) or None
+    if "reproducible" in values:  # build: off unless asked; publish: on where the engine can, --no-reproducible
+        on = values["reproducible"]
+        picked["reproducible"] = (None if on else False) if extra.get("release") else (True if on else None)
     return BuildOptions(**picked, **extra)

@@ -33,6 +33,7 @@ class Release:
     summary: str = ""  # a Markdown job summary is appended here
     force: bool = False
     force_tags: bool = False
+    if_changed: bool = False  # the weekly refresh: push and sign only when the rebuilt digests differ
 
 
 def signing(catalog: Catalog, key: str = "", keyless: bool = False, tlog_upload: bool = False, sbom_format: str = ""):
@@ -87,10 +88,12 @@ def push(catalog: Catalog, release: Release, out: Reporter, dry_run: bool = Fals
 
 def publish(catalog: Catalog, release: Release, options: BuildOptions, out: Reporter) -> dict[str, Any]:
     """Build (named for the registry), push, and with sign sign and attest; stops at the first failure."""
-    from . import build
+    from . import build, rebuild
 
     opts = ready_to_sign(catalog, release) if release.sign else None
     built = build.build(catalog, release.service, options, out)
+    if release.if_changed and not rebuild.changed(catalog, built, out):
+        return {"build": built.to_dict(), "push": None}
     pushed = _push(catalog, release, out)
     report: dict[str, Any] = {"build": built.to_dict(), "push": pushed}
     if opts:

@@ -112,11 +112,22 @@ def verify(a: Args) -> None:
 
     catalog, ref = _image(a)
     out = Reporter(a.json)
+    if a.reproduce:
+        from . import rebuild
+
+        _emit(out, rebuild.verify_reproduce(catalog, ref, out))
+        return
     if not a.signed:
         verify_mod.verify(catalog, ref, out, timeout=a.timeout, budget_mb=a.budget_mb)
         return
     opts = sign.SignSettings.from_catalog(catalog.settings)
     _emit(out, sign.verify_signed(ref, a.key or opts.public_key, opts, out))
+
+
+def release_lines(a: Args) -> None:
+    from . import rebuild
+
+    rebuild.release_lines(_catalog(), Reporter(a.json))
 
 
 def sign(a: Args) -> None:

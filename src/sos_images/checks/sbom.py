@@ -91,7 +91,7 @@ def sbom(catalog: Catalog, ref: ImageRef, out: Reporter, *, fmt: str = "", outpu
 
 
 def render(ref: ImageRef, result: dict[str, Any], out: Reporter) -> None:
-    if ref.service.language.name == "go" and not result["go_stdlib"]:
+    if ref.service.kind == "go" and not result["go_stdlib"]:
         out.warn(f"no Go standard library in the SBOM of {ref.image}: a UPX-packed binary hides its modules")
     if out.json_mode:
         out.emit_json(result)
