@@ -20,7 +20,7 @@ from .engine import Engine
 from .errors import EnvironmentProblem, ServiceError
 from .plans import BuildOptions, BuildPlan, plan_build
 from .platforms import EngineFacts
-from .report import ImageReport, Reporter, human_size
+from .report import ImageReport, Reporter
 
 
 @dataclass(frozen=True)
@@ -191,7 +191,7 @@ def build(
     started = time.perf_counter()
     digests = run_build(plan, stdout=sys.stderr if out.json_mode else None)
     seconds = time.perf_counter() - started
-    data = engine.inspect_image(plan.image)
+    data = engine.sized_inspect(plan.image)
     report = ImageReport.from_inspect(plan.image, data) if data else None
     result = BuildResult(plan, report, seconds, digests)
     summarize(result, out)
@@ -249,7 +249,7 @@ def summarize(result: BuildResult, out: Reporter) -> None:
         out.warn(f"built, but {result.plan.image} is not in the engine (a remote builder without --load?)")
         return
     out.success(f"Docker image built successfully: {report.image} in {result.seconds:.1f}s")
-    out.success(f"Image Size: {human_size(report.size)}")
+    out.success(f"Image Size: {report.size_text()}")
     platforms = result.plan.platforms
     out.fields(
         [

@@ -22,7 +22,8 @@ from .catalog import LANGUAGES, OWN, Catalog
 from .engine import Engine
 from .errors import CommandFailed, ToolError, UsageError
 from .plans import BuildOptions, BuildPlan
-from .report import Reporter, human_size
+from .report import Reporter, human_size, size_text
+from .sizes import image_sizes
 
 ALL = "all"
 # BuildKit plain progress: "#12 [builder 7/7] RUN ...", "#12 0.239 output", "#12 ERROR: executor failed ..."
@@ -50,8 +51,10 @@ class Outcome:
     ok: bool
     seconds: float
     log: Path | None
-    size: int | None = None
+    size: int | None = None  # the engine's own Size (download on the containerd store); see sizes.py
     error: str = ""
+    download: int | None = None
+    unpacked: int | None = None
     up_to_date: bool = False
 
     @property
@@ -66,13 +69,18 @@ class Outcome:
             "result": self.result,
             "size": self.size,
             "size_human": human_size(self.size) if self.size is not None else None,
+            "download_bytes": self.download,
+            "unpacked_bytes": self.unpacked,
             "seconds": round(self.seconds, 2),
             "log": str(self.log) if self.log else None,
             "error": self.error or None,
         }
 
     def row(self) -> list[str]:
-        size = human_size(self.size) if self.size is not None else "-"
+        if self.unpacked is not None:
+            size = size_text(self.download, self.unpacked)
+        else:
+            size = human_size(self.size) if self.size is not None else "-"
         result = "FAILED" if not self.ok else self.result
         return [self.service, self.target, result, size, f"{self.seconds:.1f}s"]
 
@@ -226,8 +234,10 @@ def _skip_current(
             plan, fresh = job.plan, False
         labelled.append(replace(job, plan=plan))
         if fresh and inputs.may_skip(options, plan):
-            size = (engine.inspect_image(plan.image) or {}).get("Size")
-            current.append(Outcome(job.service, job.target, plan.image, True, 0.0, None, size, up_to_date=True))
+            data = engine.sized_inspect(plan.image) or {}
+            download, unpacked = image_sizes(data)
+            outcome = Outcome(job.service, job.target, plan.image, True, 0.0, None, data.get("Size"))
+            current.append(replace(outcome, download=download, unpacked=unpacked, up_to_date=True))
             out.success(f"{job.service} {job.target}: {plan.image} is up to date")
     return labelled, current
 
@@ -266,8 +276,9 @@ def _finish(future: Future[Outcome], job: Job, engine: Engine, out: Reporter, lo
     except ToolError as exc:  # e.g. docker vanished from PATH: still one failed row, not an abort
         outcome = Outcome(job.service, job.target, job.plan.image if job.plan else "", False, 0.0, None, error=str(exc))
     if outcome.ok:
-        data = engine.inspect_image(outcome.image) or {}
-        outcome = replace(outcome, size=data.get("Size"))
+        data = engine.sized_inspect(outcome.image) or {}
+        download, unpacked = image_sizes(data)
+        outcome = replace(outcome, size=data.get("Size"), download=download, unpacked=unpacked)
         out.success(f"{outcome.service} {outcome.target}: {outcome.image} in {outcome.seconds:.1f}s")
     else:
         out.error(f"{outcome.service} {outcome.target} failed: {outcome.error} (log: {log_path(log_dir, job)})")

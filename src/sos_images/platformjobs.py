@@ -86,7 +86,7 @@ def _record(
     return PlatformRecord(
         service=ref.service.name, target=ref.target, version=ref.version, repository=ref.repository,
         platform=platform, digest=top.digest, manifest=manifest.digest,
-        size=distribution.compressed_size(manifest.data), unpacked=built.report.size if built.report else 0,
+        size=distribution.compressed_size(manifest.data), unpacked=built.report.unpacked if built.report else 0,
         commit=commit, provenance=top.is_index and distribution.has_attestations(top.data), verify=verified,
     )  # fmt: skip
 

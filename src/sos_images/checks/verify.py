@@ -17,8 +17,9 @@ from ..catalog import Catalog
 from ..engine import Container, Engine
 from ..errors import CheckFailed
 from ..plans import OCI
-from ..report import Reporter, human_size
+from ..report import Reporter, size_text
 from ..settings import argument, pick, schema_key
+from ..sizes import image_sizes
 from . import Check, ImageRef, failed_names, print_checks, require_image
 
 PRODUCTION_UID = 1001
@@ -66,7 +67,7 @@ def static_checks(ref: ImageRef, data: dict[str, Any], source_url: str, budget_m
         check_port(ref, config.get("ExposedPorts") or {}),
         check_user(ref, config.get("User") or ""),
         check_healthcheck(config.get("Healthcheck") or {}, ref.service.health_path, ref.service.language is None),
-        check_size(ref, int(data.get("Size") or 0), budget_mb),
+        check_size(ref, *image_sizes(data), budget_mb),
     ]
 
 
@@ -123,15 +124,17 @@ def check_healthcheck(health: dict[str, Any], health_path: str | None = "/health
     return Check("healthcheck", True, f"{command} (every {interval:g}s in the image)")
 
 
-def check_size(ref: ImageRef, size: int, budget_mb: int | None) -> Check:
+def check_size(ref: ImageRef, download: int | None, unpacked: int, budget_mb: int | None) -> Check:
+    """Budgets are on the unpacked size, as the seed's figures ("<200MB for Node.js") mean."""
+    text = size_text(download, unpacked)
     if not ref.is_default_target:
         default = ref.service.default_target
-        return Check("size", None, f"{human_size(size)}; budgets apply to the {default} image")
+        return Check("size", None, f"{text}; budgets apply to the {default} image")
     if budget_mb is None:
-        return Check("size", None, f"{human_size(size)}; no budget-mb for this service")
-    if size > budget_mb * 10**6:
-        return Check("size", False, f"{human_size(size)} is over the {budget_mb} MB budget")
-    return Check("size", True, f"{human_size(size)} (budget {budget_mb} MB)")
+        return Check("size", None, f"{text}; no budget-mb for this service")
+    if unpacked > budget_mb * 10**6:
+        return Check("size", False, f"{text}: unpacked is over the {budget_mb} MB budget")
+    return Check("size", True, f"{text} (budget {budget_mb} MB unpacked)")
 
 
 def has_healthcheck(health: dict[str, Any]) -> bool:
@@ -324,7 +327,7 @@ def verify(
     budget = budget_for(catalog, ref, budget_mb)
     engine = engine or Engine()
     engine.ping()
-    data = require_image(engine, ref)
+    data = require_image(engine, ref, sized=True)
     config = data.get("Config") or {}
     announce(ref, config, out)
     checks = static_checks(ref, data, catalog.source_url, budget)
