@@ -51,12 +51,17 @@ CATALOG = _load_catalog()
 def _pairs(kind: str) -> list[Any]:
     """(service, target) for every target a service's language has, tagged by kind, language and target."""
     matrix = CATALOG.matrix() if CATALOG else []
-    return [nox.param(svc.name, target, tags=[kind, svc.language.name, target]) for svc, target in matrix]
+    return [nox.param(svc.name, target, tags=[kind, svc.kind, target]) for svc, target in matrix]
 
 
 def _services(kind: str) -> list[Any]:
     services = CATALOG.services.values() if CATALOG else []
-    return [nox.param(svc.name, tags=[kind, svc.language.name]) for svc in services]
+    return [nox.param(svc.name, tags=[kind, svc.kind]) for svc in services]
+
+
+def _releases(kind: str) -> list[Any]:
+    """Like push sessions, these carry only their own tag: `nox -t go` never publishes anything."""
+    return [nox.param(name, tags=[kind]) for name in (CATALOG.services if CATALOG else [])]
 
 
 def _service_registries() -> list[Any]:
@@ -147,6 +152,22 @@ def push(session: nox.Session, service: str, registry: str) -> None:
     """Push one built image with the release tag policy (invoke push); signed and attested when
     [tool.sos-images.sign] names a key or keyless signing, so what CI ships is what verify --signed checks."""
     invoke_task(session, "push", "--service", service, "--registry", registry, *_sign_flags())
+
+
+@nox.session(venv_backend="none", default=False)
+@nox.parametrize("service", _releases("publish-platform"))
+def publish_platform(session: nox.Session, service: str) -> None:
+    """Build one platform of a service's image on this runner and push it by digest (invoke publish --by-digest;
+    give --platform, --registry and --version after --); no tag is written until merge."""
+    invoke_task(session, "publish", "--service", service, "--by-digest")
+
+
+@nox.session(venv_backend="none", default=False)
+@nox.parametrize("service", _releases("merge"))
+def merge(session: nox.Session, service: str) -> None:
+    """Join a service's platform digests into one index under the release tags (invoke merge); signed and attested
+    when [tool.sos-images.sign] names a key or keyless signing, as push is."""
+    invoke_task(session, "merge", "--service", service, *_sign_flags())
 
 
 def _sign_flags() -> tuple[str, ...]:

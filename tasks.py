@@ -80,9 +80,12 @@ def build(
     version: str = "latest",
     build_arg: list[str] | None = None,
     no_cache: bool = False,
+    rebuild: bool = False,
     platform: str = "",
     cache: str = "none",
     provenance: str = "",
+    reproducible: bool = False,
+    refresh: bool = False,
     cache_from: list[str] | None = None,
     cache_to: list[str] | None = None,
     builder: str = "",
@@ -133,9 +136,13 @@ def publish(
     target: str = "",
     build_arg: list[str] | None = None,
     no_cache: bool = False,
+    rebuild: bool = False,
     platform: str = "",
     cache: str = "none",
     provenance: str = "",
+    reproducible: bool = True,
+    refresh: bool = False,
+    if_changed: bool = False,
     cache_from: list[str] | None = None,
     cache_to: list[str] | None = None,
     builder: str = "",
@@ -150,10 +157,38 @@ def publish(
     sign: bool = False,
     key: str = "",
     keyless: bool = False,
+    by_digest: bool = False,
+    digests: str = "",
+    verify: bool = False,
+    summary: str = "",
     json: bool = False,
 ) -> None:
     """Build (named for the registry), push, and with --sign sign and attest; stops at the first failure."""
     call("publish", locals())
+
+
+@sos_task
+def merge(
+    c: Context,
+    service: str = "",
+    registry: str = "",
+    version: str = "latest",
+    target: str = "",
+    semver: bool = False,
+    sha: bool = False,
+    latest: bool = True,
+    digests: str = "",
+    sign: bool = False,
+    key: str = "",
+    keyless: bool = False,
+    summary: str = "",
+    force: bool = False,
+    force_tags: bool = False,
+    dry_run: bool = False,
+    json: bool = False,
+) -> None:
+    """Join the platforms pushed by digest into one index under the release's tags; with --sign sign and attest."""
+    call("merge", locals())
 
 
 @sos_task
@@ -164,9 +199,11 @@ def build_all(
     jobs: str = "",
     version: str = "latest",
     no_cache: bool = False,
+    rebuild: bool = False,
     platform: str = "",
     cache: str = "none",
     provenance: str = "",
+    refresh: bool = False,
     cache_from: list[str] | None = None,
     cache_to: list[str] | None = None,
     builder: str = "",
@@ -181,6 +218,24 @@ def build_all(
 
 
 @sos_task
+def bake_file(
+    c: Context,
+    file: str = "docker-bake.json",
+    target: str = "",
+    language: str = "",
+    version: str = "latest",
+    build_arg: list[str] | None = None,
+    platform: str = "",
+    cache: str = "none",
+    provenance: str = "",
+    registry: str = "",
+    since: str = "",
+) -> None:
+    """Write what build-all builds as a bake file that 'docker buildx bake -f FILE --load' runs by hand."""
+    call("bake_file", locals())
+
+
+@sos_task
 def verify(
     c: Context,
     service: str = "",
@@ -191,10 +246,17 @@ def verify(
     budget_mb: str = "",
     signed: bool = False,
     key: str = "",
+    reproduce: bool = False,
     json: bool = False,
 ) -> None:
-    """Smoke-test a built image (hardened run, health, user, signals, size), or check its signature (--signed)."""
+    """Smoke-test a built image, check its signature (--signed) or rebuild and compare it (--reproduce)."""
     call("verify", locals())
+
+
+@sos_task
+def release_lines(c: Context, json: bool = False) -> None:
+    """The git tags latest, MAJOR and MAJOR.MINOR point to: what the weekly refresh rebuilds."""
+    call("release_lines", locals())
 
 
 @sos_task
@@ -348,8 +410,11 @@ ns = Collection(
     login,
     push,
     publish,
+    merge,
     build_all,
+    bake_file,
     verify,
+    release_lines,
     lint,
     scan,
     sbom,

@@ -48,6 +48,32 @@ def make_go_service(root: Path, name: str, gomod: bool = True, main: bool = True
     return folder
 
 
+STATIC_DOCKERFILE = """\
+ARG ALPINE_IMAGE=alpine:3.19
+FROM ${ALPINE_IMAGE} AS site
+COPY public/ /srv/www/
+
+FROM ${ALPINE_IMAGE} AS web
+RUN adduser -D -H -u 1001 web
+COPY --from=site /srv/www /srv/www
+ARG PORT=8080
+EXPOSE ${PORT}
+USER 1001:1001
+HEALTHCHECK --interval=30s --timeout=3s CMD ["busybox", "wget", "-q", "-O", "/dev/null", "http://127.0.0.1:8080/"]
+# busybox httpd ignores SIGTERM as PID 1: a shell that forwards it stops within docker stop's budget
+ENTRYPOINT ["/bin/sh", "-c", "busybox httpd -f -p 8080 -h /srv/www & trap 'kill $!; exit 0' TERM; wait"]
+"""
+
+
+def make_own_service(root: Path, name: str, dockerfile: str = STATIC_DOCKERFILE) -> Path:
+    """A service with its own Dockerfile: a static site served by busybox httpd (no package.json, no go.mod)."""
+    folder = root / "services" / name
+    (folder / "public").mkdir(parents=True)
+    (folder / "public" / "index.html").write_text("<h1>hello</h1>\n")
+    (folder / "Dockerfile").write_text(dockerfile)
+    return folder
+
+
 @pytest.fixture
 def fake_repo(tmp_path: Path) -> Path:
     """A minimal repository: pyproject section, dockerfiles, one node and one go service."""

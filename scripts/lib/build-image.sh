@@ -34,7 +34,7 @@ from sos_images.errors import ToolError
 
 service, wanted, script = sys.argv[1:]
 try:
-    language = load_catalog().service(service).language.name
+    language = load_catalog().service(service).kind
 except ToolError as exc:
     print(f"error: {exc}", file=sys.stderr)
     sys.exit(exc.exit_code)

@@ -1,3 +1,7 @@
 module github.com/sos-app/location-service
 
 go 1.21
+
+require github.com/sos-app/platform v0.0.0
+
+replace github.com/sos-app/platform => ../../libs/go-platform

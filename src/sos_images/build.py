@@ -2,23 +2,25 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import re
 import sys
+import tempfile
 import time
 from collections.abc import Mapping
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
-from . import endpoint, platforms, process, refs
+from . import endpoint, inputs, libstage, platforms, process, refs, reproduce
 from .catalog import Catalog, Service
 from .engine import Engine
 from .errors import EnvironmentProblem, ServiceError
 from .plans import BuildOptions, BuildPlan, plan_build
 from .platforms import EngineFacts
-from .report import ImageReport, Reporter, human_size
+from .report import ImageReport, Reporter
 
 
 @dataclass(frozen=True)
@@ -26,13 +28,17 @@ class BuildResult:
     plan: BuildPlan
     report: ImageReport | None
     seconds: float
+    platform_digests: dict[str, str] = field(default_factory=dict)  # a reproducible build's manifests
+    up_to_date: bool = False
 
     def to_dict(self) -> dict[str, Any]:
         return {
             **self.plan.to_dict(),
             "seconds": round(self.seconds, 2),
+            "up_to_date": self.up_to_date,
             "platforms": list(self.plan.platforms),
             "digest": self.report.id if self.report else None,
+            "platform_digests": self.platform_digests,
             "report": self.report.to_dict() if self.report else None,
             "next": next_steps(self.plan),
         }
@@ -40,9 +46,22 @@ class BuildResult:
 
 def preflight(service: Service) -> list[str]:
     """The seed's pre-build checks for one service folder. Returns facts worth printing."""
-    if service.language.name == "node":
+    if service.language is None:
+        return _own_checks(service)
+    if service.kind == "node":
         return _node_checks(service.path)
     return _go_checks(service.path)
+
+
+def _own_checks(service: Service) -> list[str]:
+    """An own Dockerfile was read when the catalog loaded; what it says is worth printing."""
+    recipe = service.recipe
+    health = recipe.healthcheck(service.default_target)
+    return [
+        f"Dockerfile {recipe.dockerfile}, context {recipe.context}",
+        f"targets {', '.join(recipe.targets)}; port {service.port}; "
+        + (f"HEALTHCHECK {health}" if health else f"health {service.health_path or 'none'}"),
+    ]
 
 
 def _node_checks(path: Path) -> list[str]:
@@ -84,10 +103,10 @@ def _go_requires(gomod: str) -> int:
 def next_steps(plan: BuildPlan) -> list[str]:
     ref, port = plan.ref, plan.service.port
     steps = [f"docker run --rm -p {port}:{port} {ref.image}"]
-    if plan.target == "development":
-        debug = plan.service.language.debug_port
+    debug = plan.service.debug_port
+    if plan.target == "development" and debug:
         steps = [f"docker run --rm -p {port}:{port} -p {debug}:{debug} {ref.image}"]
-        if plan.service.language.name == "go":
+        if plan.service.kind == "go":
             steps.append(f"dlv connect localhost:{debug}")
     steps.append(f"invoke verify {ref.options()}")
     if plan.target != "development":
@@ -104,14 +123,33 @@ def make_plan(
     facts = preflight(ref.service)
     client = process.find_build_client(environ)
     source = process.source_info(catalog.root, environ)
-    plan = plan_build(catalog, ref, options, source, client, environ, engine_facts(options, environ))
+    bases = resolve_bases(catalog, ref, environ) if options.refresh else None
+    scratch = Path(tempfile.gettempdir()) / f"sos-images-{os.getpid()}"
+    plan = plan_build(catalog, ref, options, source, client, environ, engine_facts(options, environ), bases, scratch)
     return plan, facts
+
+
+def resolve_bases(catalog: Catalog, ref: refs.ImageRef, environ: Mapping[str, str]) -> dict[str, str]:
+    """Each base image the target stands on, resolved in its registry now (what a refresh builds on)."""
+    text = ref.service.recipe.dockerfile.read_text(encoding="utf-8")
+    engine, bases = Engine(endpoint.current(environ)), {}
+    for name in reproduce.base_args_used(text, ref.target):
+        image = catalog.base_images[name]
+        digest = engine.remote_digest(image.split("@", 1)[0])
+        if not digest:
+            raise EnvironmentProblem(
+                f"--refresh: base image {image} ({name}) is not in a registry the engine can reach: "
+                f"point {name} at a registry or mirror in [tool.sos-images.base-images]"
+            )
+        bases[name] = digest
+    return bases
 
 
 def engine_facts(options: BuildOptions, environ: Mapping[str, str]) -> EngineFacts | None:
     """The engine's facts, asked only when an option depends on them (a plain local build does not wait for
     dockerd's /info). With no engine (a dry run on a laptop) those of a current engine are assumed."""
-    if not (options.platforms or options.cache != "none" or options.release or options.provenance not in (None, "off")):
+    asks = options.release or options.reproducible or options.provenance not in (None, "off")
+    if not (options.platforms or options.cache != "none" or asks):
         return None
     try:
         facts = Engine(endpoint.current(environ)).facts()
@@ -144,15 +182,47 @@ def build(
     out.success("Pre-build checks passed")
     for note in plan.notes:
         out.warn(note)
+    libstage.stage(catalog, plan.service)  # first: the staged libraries are inputs too
+    if inputs.labelled(options, plan):
+        plan, current = inputs.check(plan, engine)
+        if current and inputs.may_skip(options, plan):
+            return _up_to_date(plan, engine, out)
     out.info("Building Docker image...")
     started = time.perf_counter()
-    process.run(plan.argv, env=dict(plan.env), stdout=sys.stderr if out.json_mode else None)
+    digests = run_build(plan, stdout=sys.stderr if out.json_mode else None)
     seconds = time.perf_counter() - started
-    data = engine.inspect_image(plan.image)
+    data = engine.sized_inspect(plan.image)
     report = ImageReport.from_inspect(plan.image, data) if data else None
-    result = BuildResult(plan, report, seconds)
+    result = BuildResult(plan, report, seconds, digests)
     summarize(result, out)
     return result
+
+
+def _up_to_date(plan: BuildPlan, engine: Engine, out: Reporter) -> BuildResult:
+    data = engine.inspect_image(plan.image)
+    report = ImageReport.from_inspect(plan.image, data) if data else None
+    out.success(f"{plan.image} is up to date: its inputs did not change (--rebuild builds it anyway)")
+    return BuildResult(plan, report, 0.0, up_to_date=True)
+
+
+def run_build(plan: BuildPlan, stdout: Any = None, *, load: bool = True) -> dict[str, str]:
+    """Run the build; a reproducible one is then loaded from its OCI archive, which is removed either way.
+    Returns the archive's per-platform digests (none for a plain --load)."""
+    if not plan.oci_archive:
+        process.run(plan.argv, env=dict(plan.env), stdout=stdout)
+        return {}
+    folder = Path(plan.oci_archive).parent
+    folder.mkdir(parents=True, exist_ok=True)
+    try:
+        process.run(plan.argv, env=dict(plan.env), stdout=stdout)
+        digests = reproduce.archive_digests(plan.oci_archive)
+        if load:
+            process.run(["docker", "load", "--input", plan.oci_archive], stdout=stdout)
+        return digests
+    finally:
+        Path(plan.oci_archive).unlink(missing_ok=True)
+        with contextlib.suppress(OSError):
+            folder.rmdir()
 
 
 def announce(plan: BuildPlan, facts: list[str], out: Reporter) -> None:
@@ -160,7 +230,7 @@ def announce(plan: BuildPlan, facts: list[str], out: Reporter) -> None:
     out.fields(
         [
             ("Service", plan.service.name),
-            ("Language", plan.service.language.name),
+            ("Language", plan.service.kind),
             ("Target", plan.target),
             ("Version", plan.version),
             ("Image", plan.image),
@@ -179,7 +249,7 @@ def summarize(result: BuildResult, out: Reporter) -> None:
         out.warn(f"built, but {result.plan.image} is not in the engine (a remote builder without --load?)")
         return
     out.success(f"Docker image built successfully: {report.image} in {result.seconds:.1f}s")
-    out.success(f"Image Size: {human_size(report.size)}")
+    out.success(f"Image Size: {report.size_text()}")
     platforms = result.plan.platforms
     out.fields(
         [

@@ -16,13 +16,14 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
-from . import process
+from . import inputs, libstage, process
 from .build import make_plan
-from .catalog import LANGUAGES, Catalog
+from .catalog import LANGUAGES, OWN, Catalog
 from .engine import Engine
 from .errors import CommandFailed, ToolError, UsageError
 from .plans import BuildOptions, BuildPlan
-from .report import Reporter, human_size
+from .report import Reporter, human_size, size_text
+from .sizes import image_sizes
 
 ALL = "all"
 # BuildKit plain progress: "#12 [builder 7/7] RUN ...", "#12 0.239 output", "#12 ERROR: executor failed ..."
@@ -50,25 +51,38 @@ class Outcome:
     ok: bool
     seconds: float
     log: Path | None
-    size: int | None = None
+    size: int | None = None  # the engine's own Size (download on the containerd store); see sizes.py
     error: str = ""
+    download: int | None = None
+    unpacked: int | None = None
+    up_to_date: bool = False
+
+    @property
+    def result(self) -> str:
+        return "failed" if not self.ok else "up to date" if self.up_to_date else "ok"
 
     def to_dict(self) -> dict[str, Any]:
         return {
             "service": self.service,
             "target": self.target,
             "image": self.image,
-            "result": "ok" if self.ok else "failed",
+            "result": self.result,
             "size": self.size,
             "size_human": human_size(self.size) if self.size is not None else None,
+            "download_bytes": self.download,
+            "unpacked_bytes": self.unpacked,
             "seconds": round(self.seconds, 2),
             "log": str(self.log) if self.log else None,
             "error": self.error or None,
         }
 
     def row(self) -> list[str]:
-        size = human_size(self.size) if self.size is not None else "-"
-        return [self.service, self.target, "ok" if self.ok else "FAILED", size, f"{self.seconds:.1f}s"]
+        if self.unpacked is not None:
+            size = size_text(self.download, self.unpacked)
+        else:
+            size = human_size(self.size) if self.size is not None else "-"
+        result = "FAILED" if not self.ok else self.result
+        return [self.service, self.target, result, size, f"{self.seconds:.1f}s"]
 
 
 def select(
@@ -80,9 +94,10 @@ def select(
     broken service shows up as a failure instead of silently dropping out of the build. `only` (the affected
     services) narrows the pairs and may leave none: that is not an error.
     """
-    if language and language not in LANGUAGES:
-        raise UsageError(f"unknown language {language!r}; known languages: {', '.join(LANGUAGES)}")
-    targets = {t for lang in LANGUAGES.values() for t in lang.targets}
+    kinds = (*LANGUAGES, OWN)
+    if language and language not in kinds:
+        raise UsageError(f"unknown language {language!r}; known: {', '.join(kinds)} (a service's own Dockerfile)")
+    targets = {t for lang in LANGUAGES.values() for t in lang.targets} | {t for s, t in catalog.matrix()}
     if target and target != ALL and target not in targets:
         raise UsageError(f"unknown target {target!r}; known targets: {', '.join(sorted(targets))} or {ALL}")
     if target == ALL:
@@ -90,7 +105,7 @@ def select(
     elif target:
         pairs = [(svc.name, t) for svc, t in catalog.matrix(language, target)]
     else:
-        pairs = [(svc.name, t) for svc, t in catalog.matrix(language) if t == svc.language.default_target]
+        pairs = [(svc.name, t) for svc, t in catalog.matrix(language) if t == svc.default_target]
     if not language:
         pairs += [(name, "-") for name in catalog.problems]
     if only is not None:
@@ -193,7 +208,10 @@ def build_all(
         engine.ping()
         log_dir = (log_dir or catalog.root / "reports" / "logs").resolve()
         log_dir.mkdir(parents=True, exist_ok=True)
-        outcomes = _run_pool(planned, jobs or default_jobs(), log_dir, engine, out)
+        libstage.stage_all(catalog, list({j.plan.service.name: j.plan.service for j in planned if j.plan}.values()))
+        planned, current = _skip_current(planned, options, engine, out)
+        remaining = _run_pool(_not_in(planned, current), jobs or default_jobs(), log_dir, engine, out)
+        outcomes = _merge(planned, current, remaining)
         summarize(outcomes, out, log_dir)
     if out.json_mode:
         out.emit_json(to_dict(outcomes, options, log_dir))
@@ -201,9 +219,44 @@ def build_all(
     return outcomes
 
 
+def _skip_current(
+    planned: Sequence[Job], options: BuildOptions, engine: Engine, out: Reporter
+) -> tuple[list[Job], list[Outcome]]:
+    """Each plan with its inputs label; the builds whose image already carries it become 'up to date' outcomes."""
+    labelled, current = [], []
+    for job in planned:
+        if job.plan is None or not inputs.labelled(options, job.plan):
+            labelled.append(job)
+            continue
+        try:
+            plan, fresh = inputs.check(job.plan, engine)
+        except OSError:  # an unreadable input: build it, and let BuildKit say what is wrong
+            plan, fresh = job.plan, False
+        labelled.append(replace(job, plan=plan))
+        if fresh and inputs.may_skip(options, plan):
+            data = engine.sized_inspect(plan.image) or {}
+            download, unpacked = image_sizes(data)
+            outcome = Outcome(job.service, job.target, plan.image, True, 0.0, None, data.get("Size"))
+            current.append(replace(outcome, download=download, unpacked=unpacked, up_to_date=True))
+            out.success(f"{job.service} {job.target}: {plan.image} is up to date")
+    return labelled, current
+
+
+def _not_in(planned: Sequence[Job], current: Sequence[Outcome]) -> list[Job]:
+    skip = {(o.service, o.target) for o in current}
+    return [j for j in planned if (j.service, j.target) not in skip]
+
+
+def _merge(planned: Sequence[Job], *groups: Sequence[Outcome]) -> list[Outcome]:
+    order = {(j.service, j.target): i for i, j in enumerate(planned)}
+    return sorted((o for g in groups for o in g), key=lambda o: order[(o.service, o.target)])
+
+
 def _run_pool(planned: Sequence[Job], jobs: int, log_dir: Path, engine: Engine, out: Reporter) -> list[Outcome]:
     failed_early = [Outcome(j.service, j.target, "", False, 0.0, None, error=j.error) for j in planned if not j.plan]
     runnable = [j for j in planned if j.plan is not None]
+    if not runnable:
+        return failed_early
     out.info(f"Building {len(runnable)} images, {jobs} at a time; one log per build in {log_dir}")
     pool = ThreadPoolExecutor(max_workers=jobs, thread_name_prefix="build")
     try:
@@ -213,8 +266,7 @@ def _run_pool(planned: Sequence[Job], jobs: int, log_dir: Path, engine: Engine, 
         done = [_finish(future, futures[future], engine, out, log_dir) for future in as_completed(futures)]
     finally:
         pool.shutdown(wait=True, cancel_futures=True)
-    order = {(j.service, j.target): i for i, j in enumerate(planned)}
-    return sorted(failed_early + done, key=lambda o: order[(o.service, o.target)])
+    return _merge(planned, failed_early, done)
 
 
 def _finish(future: Future[Outcome], job: Job, engine: Engine, out: Reporter, log_dir: Path) -> Outcome:
@@ -224,8 +276,9 @@ def _finish(future: Future[Outcome], job: Job, engine: Engine, out: Reporter, lo
     except ToolError as exc:  # e.g. docker vanished from PATH: still one failed row, not an abort
         outcome = Outcome(job.service, job.target, job.plan.image if job.plan else "", False, 0.0, None, error=str(exc))
     if outcome.ok:
-        data = engine.inspect_image(outcome.image) or {}
-        outcome = replace(outcome, size=data.get("Size"))
+        data = engine.sized_inspect(outcome.image) or {}
+        download, unpacked = image_sizes(data)
+        outcome = replace(outcome, size=data.get("Size"), download=download, unpacked=unpacked)
         out.success(f"{outcome.service} {outcome.target}: {outcome.image} in {outcome.seconds:.1f}s")
     else:
         out.error(f"{outcome.service} {outcome.target} failed: {outcome.error} (log: {log_path(log_dir, job)})")
@@ -247,8 +300,9 @@ def _dry_run(planned: Sequence[Job], out: Reporter) -> list[Outcome]:
 
 def summarize(outcomes: Sequence[Outcome], out: Reporter, log_dir: Path) -> None:
     out.table("Build summary", ["service", "target", "result", "size", "time"], [o.row() for o in outcomes])
-    ok = sum(o.ok for o in outcomes)
-    out.info(f"{ok} of {len(outcomes)} built; logs: {log_dir}/<service>-<target>.log")
+    ok = sum(o.ok and not o.up_to_date for o in outcomes)
+    fresh = sum(o.up_to_date for o in outcomes)
+    out.info(f"{ok} of {len(outcomes)} built, {fresh} up to date; logs: {log_dir}/<service>-<target>.log")
 
 
 def raise_if_failed(outcomes: Sequence[Outcome], log_dir: Path | None, out: Reporter, *, announce: bool = True) -> None:
@@ -266,7 +320,8 @@ def to_dict(outcomes: Sequence[Outcome], options: BuildOptions, log_dir: Path | 
     return {
         "version": options.version,
         "log_dir": str(log_dir) if log_dir else None,
-        "built": sum(o.ok for o in outcomes),
+        "built": sum(o.ok and not o.up_to_date for o in outcomes),
+        "up_to_date": sum(o.up_to_date for o in outcomes),
         "failed": sum(not o.ok for o in outcomes),
         "results": [o.to_dict() for o in outcomes],
     }

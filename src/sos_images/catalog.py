@@ -1,7 +1,8 @@
 """The catalog: languages, targets, services, registries and settings. One source of truth.
 
-Services are discovered from services/*/ (package.json means node, go.mod or cmd/*.go means go);
-[tool.sos-images] in pyproject.toml overrides per-service settings and adds registries.
+Services are discovered from services/*/ (a Dockerfile is built as it is, else package.json means node, go.mod
+or cmd/*.go means go; recipe.py resolves each one's build recipe); [tool.sos-images] in pyproject.toml
+overrides per-service settings and adds registries.
 """
 
 from __future__ import annotations
@@ -14,40 +15,15 @@ from pathlib import Path
 from types import MappingProxyType
 from typing import Any
 
+from . import libgraph
 from .errors import ServiceError, UsageError
+from .recipe import LANGUAGES, OWN, Language, Recipe, builder, detect_language, recipe  # noqa: F401 (re-exported)
 from .settings import PATH_COMPONENT as SERVICE_NAME
 from .settings import pick, validate
 
 ROOT_ENV = "SOS_IMAGES_ROOT"
-
-
-@dataclass(frozen=True)
-class Language:
-    name: str
-    dockerfile: str
-    targets: tuple[str, ...]
-    default_port: int
-    base_args: tuple[str, ...]  # base-image build args its Dockerfile reads
-    debug_port: int
-
-    @property
-    def default_target(self) -> str:
-        return self.targets[0]
-
-
-LANGUAGES: MappingProxyType[str, Language] = MappingProxyType(
-    {
-        "node": Language("node", "Dockerfile.node", ("production", "development"), 3000, ("NODE_IMAGE",), 9229),
-        "go": Language(
-            "go",
-            "Dockerfile.go",
-            ("production", "production-alpine", "development"),
-            8080,
-            ("GO_IMAGE", "ALPINE_IMAGE"),
-            2345,
-        ),
-    }
-)
+LIBS_CONTEXT = "libs"  # the built-in Dockerfiles' named context for a service's libraries
+STAGE_DIR = ".sos-images/libs"  # where they are staged, one folder per service (git-ignored)
 
 
 @dataclass(frozen=True)
@@ -103,23 +79,52 @@ DEFAULT_REGISTRIES: MappingProxyType[str, Registry] = MappingProxyType(
 @dataclass(frozen=True)
 class Service:
     name: str
-    language: Language
+    language: Language | None  # None: the service brings its own Dockerfile
     path: Path
-    port: int
-    health_path: str = "/health"
+    recipe: Recipe
     build_args: tuple[tuple[str, str], ...] = ()
     budget_mb: int | None = None
 
     @property
+    def kind(self) -> str:
+        return self.language.name if self.language else OWN
+
+    @property
+    def port(self) -> int:
+        return self.recipe.port
+
+    @property
+    def health_path(self) -> str | None:
+        return self.recipe.health_path
+
+    @property
     def targets(self) -> tuple[str, ...]:
-        return self.language.targets
+        return self.recipe.targets
+
+    @property
+    def default_target(self) -> str:
+        return self.recipe.default_target
+
+    @property
+    def debug_port(self) -> int | None:
+        return self.language.debug_port if self.language else None
+
+    @property
+    def base_args(self) -> tuple[str, ...]:
+        return self.language.base_args if self.language else ()
 
     def check_target(self, target: str | None) -> str:
-        target = target or self.language.default_target
-        if target not in self.targets:
+        """The default target, a target, or (own Dockerfiles) any named stage, as docker build --target allows."""
+        target = target or self.default_target
+        allowed = self.targets if self.language else self.targets + self.recipe.stages
+        if target not in allowed:
+            if self.language:
+                raise UsageError(
+                    f"{self.name} is a {self.language.name} service and has no target {target!r}; "
+                    f"valid targets: {', '.join(self.targets)}"
+                )
             raise UsageError(
-                f"{self.name} is a {self.language.name} service and has no target {target!r}; "
-                f"valid targets: {', '.join(self.targets)}"
+                f"{self.name}'s Dockerfile has no stage {target!r}: give one of {', '.join(self.recipe.stages)}"
             )
         return target
 
@@ -156,12 +161,12 @@ class Catalog:
         return self.registries[name]
 
     def matrix(self, language: str | None = None, target: str | None = None) -> list[tuple[Service, str]]:
-        """Every (service, target) pair the languages allow, optionally filtered."""
+        """Every (service, target) pair the recipes list, optionally filtered by kind (node, go, dockerfile)."""
         return [
             (svc, t)
             for svc in self.services.values()
             for t in svc.targets
-            if (language is None or svc.language.name == language) and (target is None or t == target)
+            if (language is None or svc.kind == language) and (target is None or t == target)
         ]
 
     def _known(self) -> str:
@@ -186,7 +191,7 @@ def load_catalog(root: Path | None = None) -> Catalog:
     root = (root or find_root()).resolve()
     settings = validate(_read_settings(root / "pyproject.toml"))
     overrides = settings.get("services", {})
-    services, problems = _discover_services(root / "services", overrides)
+    services, problems = _discover_services(root, overrides)
     registries = _registries(settings.get("registries", {}))
     default_registry = settings.get("registry", "ghcr")
     if default_registry not in registries:
@@ -233,51 +238,19 @@ def _read_settings(pyproject: Path) -> dict[str, Any]:
     return data.get("tool", {}).get("sos-images", {})
 
 
-def detect_language(folder: Path) -> Language | None:
-    if (folder / "package.json").is_file():
-        return LANGUAGES["node"]
-    if (folder / "go.mod").is_file() or any((folder / "cmd").glob("*.go")):
-        return LANGUAGES["go"]
-    return None
-
-
-def _discover_services(
-    services_dir: Path, overrides: dict[str, dict[str, Any]]
-) -> tuple[dict[str, Service], dict[str, str]]:
+def _discover_services(root: Path, overrides: dict[str, dict[str, Any]]) -> tuple[dict[str, Service], dict[str, str]]:
     services: dict[str, Service] = {}
     problems: dict[str, str] = {}
+    services_dir = root / "services"
     if not services_dir.is_dir():
         return services, problems
-    base = services_dir.resolve()
     for entry in sorted(services_dir.iterdir()):
         if entry.name.startswith(".") or not entry.is_dir():
             continue
-        if not SERVICE_NAME.match(entry.name) or len(entry.name) > 128:
-            problems[entry.name] = (
-                f"services/{entry.name} is not a valid image name: use lower-case letters, digits and single "
-                "'.', '_' or '-' between them (e.g. billing-service), then rename the folder"
-            )
-            continue
-        real = entry.resolve()
-        if entry.is_symlink() and not real.is_relative_to(base):
-            problems[entry.name] = (
-                f"services/{entry.name} is a symlink to {real}, outside services/: "
-                "move the service into services/ instead of linking to it"
-            )
-            continue
-        if (real / "package.json").is_file() and (real / "go.mod").is_file():
-            problems[entry.name] = (
-                f"services/{entry.name} has both package.json and go.mod, so its language is ambiguous: "
-                "keep the one that builds the service"
-            )
-            continue
-        language = detect_language(real)
-        if language is None:
-            problems[entry.name] = (
-                f"services/{entry.name} has neither package.json (node) nor go.mod (go): add one to make it a service"
-            )
-            continue
-        services[entry.name] = _service(entry.name, language, real, overrides.get(entry.name, {}))
+        try:
+            services[entry.name] = _service(root, entry, overrides.get(entry.name, {}))
+        except ServiceError as exc:
+            problems[entry.name] = str(exc)
     unknown = sorted(set(overrides) - set(services) - set(problems))
     if unknown:
         raise UsageError(
@@ -287,17 +260,45 @@ def _discover_services(
     return services, problems
 
 
-def _service(name: str, language: Language, path: Path, override: dict[str, Any]) -> Service:
-    health_path = override.get("health-path", "/health")
+def _check_folder(services_dir: Path, entry: Path) -> Path:
+    if not SERVICE_NAME.match(entry.name) or len(entry.name) > 128:
+        raise ServiceError(
+            f"services/{entry.name} is not a valid image name: use lower-case letters, digits and single "
+            "'.', '_' or '-' between them (e.g. billing-service), then rename the folder"
+        )
+    real = entry.resolve()
+    if entry.is_symlink() and not real.is_relative_to(services_dir.resolve()):
+        raise ServiceError(
+            f"services/{entry.name} is a symlink to {real}, outside services/: "
+            "move the service into services/ instead of linking to it"
+        )
+    return real
+
+
+def _service(root: Path, entry: Path, override: dict[str, Any]) -> Service:
+    real = _check_folder(root / "services", entry)
+    language, dockerfile_path = builder(root, entry.name, real, override)
+    found = recipe(root, entry.name, real, language, dockerfile_path, override)
     return Service(
-        name=name,
+        name=entry.name,
         language=language,
-        path=path,
-        port=int(override.get("port", language.default_port)),
-        health_path=health_path,
+        path=real,
+        recipe=_with_libraries(root, entry.name, real, found) if language else found,
         build_args=tuple(sorted((str(k), str(v)) for k, v in override.get("build-args", {}).items())),
         budget_mb=override.get("budget-mb"),
     )
+
+
+def _with_libraries(root: Path, name: str, folder: Path, found: Recipe) -> Recipe:
+    """A built-in Dockerfile reads the service's libraries from the named context `libs`, staged by libstage."""
+    try:
+        libraries = libgraph.closure(root, folder)
+    except libgraph.LibraryError as exc:
+        raise ServiceError(str(exc)) from None
+    if not (libraries.libraries or libraries.files):
+        return replace(found, libraries=libraries)
+    contexts = {**found.named_contexts, LIBS_CONTEXT: root / STAGE_DIR / name}
+    return replace(found, libraries=libraries, named_contexts=MappingProxyType(contexts))
 
 
 def _registries(declared: dict[str, dict[str, Any]]) -> dict[str, Registry]:

@@ -9,7 +9,7 @@ from typing import Any
 
 from . import affected as affected_mod
 from . import process
-from .catalog import LANGUAGES, Catalog
+from .catalog import Catalog
 from .errors import CommandFailed, UsageError
 from .report import Reporter
 
@@ -73,11 +73,10 @@ def settings_at(root: Path, base: str) -> dict[str, Any]:
         return {}
 
 
-def ignore_texts(catalog: Catalog) -> dict[str, str | None]:
-    texts: dict[str, str | None] = {}
-    for language in LANGUAGES:
-        path = affected_mod.ignore_file(catalog, language)
-        texts[language] = path.read_text(encoding="utf-8") if path.is_file() else None
+def ignore_texts(catalog: Catalog) -> dict[Path, str | None]:
+    texts: dict[Path, str | None] = {}
+    for path in affected_mod.ignore_files(catalog):
+        texts[path] = path.read_text(encoding="utf-8") if path.is_file() else None
     return texts
 
 

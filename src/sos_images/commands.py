@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 from . import doctor, endpoint
@@ -14,11 +15,13 @@ def list_services(catalog: Catalog, out: Reporter) -> None:
     rows = [
         {
             "service": svc.name,
-            "language": svc.language.name,
+            "language": svc.kind,
             "targets": list(svc.targets),
             "port": svc.port,
-            "health": svc.health_path,
-            "path": str(svc.path.relative_to(catalog.root)) if svc.path.is_relative_to(catalog.root) else str(svc.path),
+            "health": svc.health_path or ("HEALTHCHECK" if svc.recipe.healthcheck(svc.default_target) else "none"),
+            "dockerfile": _relative(catalog, svc.recipe.dockerfile),
+            "context": _relative(catalog, svc.recipe.context),
+            "path": _relative(catalog, svc.path),
         }
         for svc in catalog.services.values()
     ]
@@ -31,6 +34,9 @@ def list_services(catalog: Catalog, out: Reporter) -> None:
         ["service", "language", "targets", "port", "health"],
         [[r["service"], r["language"], ", ".join(r["targets"]), r["port"], r["health"]] for r in rows],
     )
+    for svc in catalog.services.values():
+        for warning in svc.recipe.warnings:
+            out.warn(f"{svc.name}: {warning}")
     for name, problem in catalog.problems.items():
         out.warn(f"{name}: {problem}")
     if "error" in engine:
@@ -46,3 +52,7 @@ def engine_summary() -> dict[str, Any]:
         return doctor.endpoint_facts(endpoint.current())
     except ToolError as exc:
         return {"error": str(exc)}
+
+
+def _relative(catalog: Catalog, path: Path) -> str:
+    return str(path.relative_to(catalog.root)) if path.is_relative_to(catalog.root) else str(path)

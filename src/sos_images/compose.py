@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from .catalog import Catalog, Service
+from .catalog import LIBS_CONTEXT, Catalog, Service
 from .errors import UsageError
 from .refs import image_tag, repository
 from .settings import pick
@@ -35,7 +35,7 @@ class HostPorts:
 
     service: Service
     app: int
-    debug: int
+    debug: int | None  # None: no debugger (a service with its own Dockerfile)
 
     @property
     def app_var(self) -> str:
@@ -48,8 +48,8 @@ class HostPorts:
     def pairs(self, target: str) -> list[tuple[int, int, str, str]]:
         """(host port, container port, env variable, setting key) for a target: debug ports in development only."""
         pairs = [(self.app, self.service.port, self.app_var, "host-port")]
-        if target == "development":
-            pairs.append((self.debug, self.service.language.debug_port, self.debug_var, "debug-host-port"))
+        if target == "development" and self.debug and self.service.debug_port:
+            pairs.append((self.debug, self.service.debug_port, self.debug_var, "debug-host-port"))
         return pairs
 
 
@@ -58,17 +58,32 @@ def env_name(service: str) -> str:
 
 
 def host_ports(catalog: Catalog) -> dict[str, HostPorts]:
-    """Deterministic: the language's port plus the service's index within its language, unless pyproject says."""
+    """Deterministic: the language's port plus the service's index within its language, unless pyproject says.
+
+    A service with its own Dockerfile comes after those: its port (8000 more below 1024), or the next free one.
+    """
     ports: dict[str, HostPorts] = {}
     index: dict[str, int] = {}
-    for svc in catalog.services.values():
-        i = index[svc.language.name] = index.get(svc.language.name, -1) + 1
+    for svc in (s for s in catalog.services.values() if s.language):
+        i = index[svc.kind] = index.get(svc.kind, -1) + 1
         table = f"services.{svc.name}"  # the schema checked these when the catalog loaded
         app = pick(catalog.settings, table, "host-port") or svc.port + i
-        debug = pick(catalog.settings, table, "debug-host-port") or svc.language.debug_port + i
+        debug = pick(catalog.settings, table, "debug-host-port") or (svc.debug_port or 0) + i
         ports[svc.name] = HostPorts(svc, app, debug)
+    taken = {port for hp in ports.values() for port, *_ in hp.pairs("development")}
+    for svc in (s for s in catalog.services.values() if not s.language):
+        app = pick(catalog.settings, f"services.{svc.name}", "host-port") or _free(svc.port, taken)
+        ports[svc.name] = HostPorts(svc, app, None)
+        taken.add(app)
     _check_distinct(ports.values())
-    return ports
+    return {name: ports[name] for name in catalog.services}
+
+
+def _free(port: int, taken: set[int]) -> int:
+    port += 8000 if port < 1024 else 0  # no privileged host ports
+    while port in taken:
+        port += 1
+    return port
 
 
 def _check_distinct(all_ports: Any) -> None:
@@ -108,7 +123,8 @@ def model(catalog: Catalog, mode: str = "development") -> dict[str, Any]:
 
 
 def target_of(service: Service, mode: str) -> str:
-    return "development" if mode == "development" else service.language.default_target
+    """Development runs the development target; a service without one runs its default target there."""
+    return "development" if mode == "development" and "development" in service.targets else service.default_target
 
 
 def _service(catalog: Catalog, hp: HostPorts, mode: str) -> dict[str, Any]:
@@ -134,26 +150,45 @@ def _suffix(svc: Service, target: str) -> str:
 
 
 def _build(catalog: Catalog, svc: Service, target: str) -> dict[str, Any]:
-    args = {k: catalog.base_images[k] for k in svc.language.base_args if k in catalog.base_images}
-    args |= {"PORT": str(svc.port), "HEALTH_PATH": svc.health_path} | dict(svc.build_args)
-    dockerfile = os.path.relpath(catalog.dockerfiles / svc.language.dockerfile, svc.path)
-    return {
-        "context": _relative(catalog.root, svc.path),
-        "dockerfile": Path(dockerfile).as_posix(),
-        "target": target,
-        "args": {k: _literal(v) for k, v in args.items()} | {"VERSION": _tag()},
+    recipe = svc.recipe
+    args = {k: catalog.base_images[k] for k in svc.base_args if k in catalog.base_images}
+    args |= {"PORT": str(svc.port)} | ({"HEALTH_PATH": svc.health_path} if svc.health_path else {})
+    args |= dict(svc.build_args)
+    build: dict[str, Any] = {
+        "context": _relative(catalog.root, recipe.context),
+        "dockerfile": Path(os.path.relpath(recipe.dockerfile, recipe.context)).as_posix(),
     }
+    if recipe.stage_of(target):
+        build["target"] = target
+    if recipe.named_contexts:
+        build["additional_contexts"] = {
+            # Compose resolves these from the file's folder (the root), not from the context
+            name: f"./{_relative(catalog.root, path)}"
+            for name, path in recipe.named_contexts.items()
+        }
+    return build | {"args": {k: _literal(v) for k, v in args.items()} | {"VERSION": _tag()}}
 
 
 def _develop(catalog: Catalog, svc: Service) -> dict[str, Any]:
     """Node: the sources are bind-mounted (node --watch restarts on an edit, with or without `compose watch`);
     a manifest edit rebuilds. Go: any edit in the folder rebuilds the image and recreates the container."""
     folder = _relative(catalog.root, svc.path)
-    if svc.language.name == "node":
+    staged = svc.recipe.named_contexts.get(LIBS_CONTEXT)
+    libraries = [{"action": "rebuild", "path": f"./{_relative(catalog.root, staged)}"}] if staged else []
+    found = _develop_own(catalog, folder, svc)
+    found["develop"]["watch"] += libraries  # `invoke up --watch` keeps the staged libraries current
+    return found
+
+
+def _develop_own(catalog: Catalog, folder: str, svc: Service) -> dict[str, Any]:
+    if svc.kind == "node":
         mount = {"type": "bind", "source": f"./{folder}/src", "target": "/app/src", "read_only": True}
         watch = [{"action": "rebuild", "path": f"./{folder}/{name}"} for name in ("package.json", "package-lock.json")]
         return {"volumes": [mount], "develop": {"watch": watch}}
-    return {"develop": {"watch": [{"action": "rebuild", "path": f"./{folder}", "ignore": ["*_test.go", "*.md"]}]}}
+    if svc.kind == "go":
+        return {"develop": {"watch": [{"action": "rebuild", "path": f"./{folder}", "ignore": ["*_test.go", "*.md"]}]}}
+    context = _relative(catalog.root, svc.recipe.context)  # an own Dockerfile: any edit in its context rebuilds
+    return {"develop": {"watch": [{"action": "rebuild", "path": f"./{context}", "ignore": ["*.md"]}]}}
 
 
 def _relative(root: Path, path: Path) -> str:
@@ -192,7 +227,7 @@ def launch_config(service: Service, debug_port: int) -> dict[str, Any]:
     """The VS Code launch.json configuration that attaches to a development container."""
     name = f"Attach to {service.name}"
     local = f"${{workspaceFolder}}/services/{service.name}"
-    if service.language.name == "node":
+    if service.kind == "node":
         return {
             "name": name,
             "type": "node",
@@ -218,6 +253,6 @@ DEBUGGERS = {"node": "Node inspector", "go": "Delve"}
 
 
 def attach_hint(service: Service, debug_port: int) -> str:
-    if service.language.name == "node":
+    if service.kind == "node":
         return f"Node inspector on 127.0.0.1:{debug_port}: chrome://inspect (Configure... add 127.0.0.1:{debug_port})"
     return f"Delve on 127.0.0.1:{debug_port}: dlv connect 127.0.0.1:{debug_port}"

@@ -21,7 +21,7 @@ from .engine import Container, Engine
 from .errors import CommandFailed, UsageError
 from .plans import BuildOptions
 from .report import Reporter
-from .settings import ENV_NAME
+from .settings import ENV_NAME, schema_key
 
 # The images' own checks run every 30 s; a run wants to know within a second or two.
 HEALTH = {"test": None, "interval": 1_000_000_000, "timeout": 5_000_000_000, "retries": 3, "start_period": 0}
@@ -35,13 +35,13 @@ class RunOptions:
     env_file: str = ""
     port: int | None = None
     debug_port: int | None = None
-    timeout: float = 90
+    timeout: float = schema_key("run", "timeout").default
     build: bool = True
 
 
 def parse_env(items: Sequence[str], env_file: str, environ: Mapping[str, str] = os.environ) -> dict[str, str]:
     """--env-file first, then -e K=V (or -e K: the value from this environment). Values are never echoed."""
-    values = _read_env_file(env_file) if env_file else {}
+    values = _read_env_file(env_file, environ) if env_file else {}
     for item in items:
         name, sep, value = item.partition("=")
         if not ENV_NAME.match(name):
@@ -54,20 +54,25 @@ def parse_env(items: Sequence[str], env_file: str, environ: Mapping[str, str] = 
     return values
 
 
-def _read_env_file(path: str) -> dict[str, str]:
+def _read_env_file(path: str, environ: Mapping[str, str]) -> dict[str, str]:
+    """As `docker run --env-file` reads it: NAME=VALUE taken as is (quotes too), a bare NAME from your
+    environment (left out when unset), # comments and blank lines skipped, a name with spaces refused."""
     try:
-        lines = Path(path).read_text(encoding="utf-8").splitlines()
+        text = Path(path).read_text(encoding="utf-8-sig")
     except OSError as exc:
         raise UsageError(f"--env-file {path}: cannot read it ({exc.strerror}); give an existing file") from None
     values: dict[str, str] = {}
-    for number, line in enumerate(lines, 1):
-        line = line.strip()
+    for number, line in enumerate(text.splitlines(), 1):
+        line = line.lstrip()
         if not line or line.startswith("#"):
             continue
-        name, sep, value = line.removeprefix("export ").partition("=")
-        if not sep or not ENV_NAME.match(name.strip()):
-            raise UsageError(f"--env-file {path}, line {number}: not NAME=VALUE; fix or comment it out with #")
-        values[name.strip()] = value.strip().strip("'\"")
+        name, sep, value = line.partition("=")
+        if not name or any(ch.isspace() for ch in name):
+            raise UsageError(f"--env-file {path}, line {number}: not NAME=VALUE (no spaces in NAME); fix or comment it")
+        if sep:
+            values[name] = value
+        elif name in environ:
+            values[name] = environ[name]
     return values
 
 
@@ -92,7 +97,7 @@ def check_ports(hp: compose.HostPorts, target: str) -> None:
 def container_options(service: Service, target: str, hp: compose.HostPorts, env: dict[str, str]) -> dict[str, Any]:
     ports = {f"{inside}/tcp": ("127.0.0.1", host) for host, inside, _, _ in hp.pairs(target)}
     options = {"ports": ports, "environment": env, "healthcheck": HEALTH, "labels": {"sos-images.run": service.name}}
-    if target == "development" and service.language.name == "node":
+    if target == "development" and service.kind == "node":
         options["volumes"] = {str(service.path / "src"): {"bind": "/app/src", "mode": "ro"}}
     return options
 
@@ -100,7 +105,7 @@ def container_options(service: Service, target: str, hp: compose.HostPorts, env:
 def run_service(catalog: Catalog, name: str, options: RunOptions, out: Reporter) -> int:
     """Returns 0 when stopped with Ctrl-C or SIGTERM; a container that stops by itself raises CommandFailed."""
     service = catalog.service(name)
-    target = service.check_target(options.target)
+    target = service.check_target(_target(service, options.target))
     env = parse_env(options.env, options.env_file)
     hp = host_ports(catalog, service, options)
     check_ports(hp, target)
@@ -125,6 +130,11 @@ def run_service(catalog: Catalog, name: str, options: RunOptions, out: Reporter)
     raise CommandFailed(f"{service.name} exited by itself with code {code}; its log is above")
 
 
+def _target(service: Service, given: str) -> str:
+    """The development target, as `up` runs it: a service without one runs its default target."""
+    return compose.target_of(service, "development") if given in ("", "development") else given
+
+
 def _image(catalog: Catalog, service: Service, target: str, options: RunOptions, out: Reporter) -> str:
     if not options.build:
         return refs.resolve(catalog, service.name, target, options.version).image
@@ -140,8 +150,8 @@ def _wait(box: Container, service: Service, timeout: float, out: Reporter) -> No
 
 
 def ready(service: Service, target: str, hp: compose.HostPorts, out: Reporter) -> None:
-    out.success(f"{service.name} is healthy: http://127.0.0.1:{hp.app}{service.health_path}")
-    if target == "development":
+    out.success(f"{service.name} is healthy: http://127.0.0.1:{hp.app}{service.health_path or '/'}")
+    if target == "development" and hp.debug and service.debug_port:
         out.info(compose.attach_hint(service, hp.debug))
         out.info('VS Code, in .vscode/launch.json "configurations":')
         print(json.dumps(compose.launch_config(service, hp.debug), indent=2), file=out.stream, flush=True)

@@ -22,6 +22,7 @@ from . import endpoint as endpoint_mod
 from .endpoint import Endpoint
 from .errors import CommandFailed, EnvironmentProblem
 from .platforms import EngineFacts
+from .sizes import HISTORY_KEY
 
 ARCHITECTURES = {
     "x86_64": "amd64",
@@ -246,7 +247,20 @@ class Engine:
             raise self._unreachable(exc) from None
 
     def history(self, ref: str) -> list[dict[str, Any]]:
+        if self._socket:  # no SDK import on the build path
+            status, body = self._get(f"/images/{urllib.parse.quote(ref, safe='')}/history")
+            if status != 200:
+                detail = body.decode("utf-8", "replace").strip()[:200]
+                raise CommandFailed(f"reading the history of {ref} failed: {detail}")
+            return json.loads(body)
         return self._sdk.api.history(ref)
+
+    def sized_inspect(self, ref: str) -> dict[str, Any] | None:
+        """inspect_image plus the layer history, which holds the unpacked sizes (see report.image_sizes)."""
+        data = self.inspect_image(ref)
+        if data is not None:
+            data = {**data, HISTORY_KEY: self.history(ref)}
+        return data
 
     def image_archive(self, ref: str) -> Any:
         """`docker save` of one image as an iterator of byte chunks (a docker-archive tar)."""

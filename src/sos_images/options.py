@@ -23,10 +23,15 @@ HELP: dict[str, str] = {
     "dry-run": "print what would be done (the commands, the references) and change nothing",
     "json": "print the result as JSON on stdout",
     "build-arg": "extra build argument NAME=VALUE (repeatable)",
-    "no-cache": "build without the layer cache",
+    "no-cache": "build without the layer cache (and without the up-to-date check)",
+    "rebuild": "build even when the image's input digest says it is up to date (keeps the layer cache)",
     "platform": "target platforms, e.g. linux/amd64,linux/arm64 (several: one OCI index)",
     "cache": "'registry': import and export BuildKit's cache (mode=max) beside the image in its registry",
     "provenance": "provenance attestation: min, max or off (default: min for publish, off for a local build)",
+    "reproducible": "file times clamped to the commit time: the same digest on every machine (publish: default on)",
+    "refresh": "fresh base images from their registry, OS packages (apk) not taken from the cache",
+    "if-changed": "push (and sign) only when the rebuilt digests differ from the registry's (weekly refresh)",
+    "reproduce": "instead: rebuild this commit and compare each platform's digest with the registry's",
     "cache-from": "extra cache source, e.g. type=registry,ref=host/repo:cache (repeatable)",
     "cache-to": "extra cache export, e.g. type=inline (repeatable)",
     "builder": "buildx builder name (remote BuildKit, kubernetes driver...)",
@@ -74,6 +79,12 @@ HELP: dict[str, str] = {
     "follow": "keep following the logs",
     "tail": "lines per service",
     "check": "fail if the files differ from the catalog instead of writing them (CI)",
+    "by-digest": "build the one --platform given, push it by digest (no tag); then 'invoke merge' (one runner each)",
+    "digests": "folder of the per-platform digest records (default: reports/digests; CI carries it as an artifact)",
+    "summary": "append a Markdown job summary to this file (e.g. $GITHUB_STEP_SUMMARY)",
+    "publish.verify": "with --by-digest: smoke-test the image on this runner before pushing (its platform only)",
+    "merge.service": "service whose platform digests to join (each pushed by 'invoke publish --by-digest')",
+    "merge.sign": "then sign the index and attest its SBOM with cosign",
     # Where one verb means something of its own by a name:
     "push.dry-run": "read the registry; print which tags would be created, moved, kept or refused; push nothing",
     "publish.dry-run": "build locally (for the digest), read the registry, print which tags would be created, "
@@ -81,6 +92,9 @@ HELP: dict[str, str] = {
     "publish.service": "service to build (named for the registry), push and, with --sign, sign",
     "build-all.target": "build this target of every service; 'all' for every target (default: production)",
     "build-all.cache-from": "cache source per build; {{service}} and {{target}} are filled in (repeatable)",
+    "bake-file.file": "where to write the bake definition ('-': stdout; default docker-bake.json)",
+    "bake-file.target": "this target of every service; 'all' for every target (default: production)",
+    "bake-file.since": "only the services a change since this git ref affects (see 'invoke affected')",
     "build-all.since": "only the services a change since this git ref affects (see 'invoke affected')",
     "run.target": "build stage (default development: sources mounted for Node, debugger port published)",
     "up.service": "service to start (repeatable; default: all)",
@@ -127,9 +141,11 @@ BUILD_FIELDS = [
     "target",
     "build_arg",
     "no_cache",
+    "rebuild",
     "platform",
     "cache",
     "provenance",
+    "refresh",
     "cache_from",
     "cache_to",
     "builder",
@@ -148,4 +164,7 @@ def build_options(values: dict[str, Any], **extra: Any) -> BuildOptions:
         picked[name] = tuple(picked.get(name) or ())
     for name in ("target", "builder", "ca_bundle", "registry", "provenance"):
         picked[name] = picked.get(name) or None
+    if "reproducible" in values:  # build: off unless asked; publish: on where the engine can, --no-reproducible
+        on = values["reproducible"]
+        picked["reproducible"] = (None if on else False) if extra.get("release") else (True if on else None)
     return BuildOptions(**picked, **extra)

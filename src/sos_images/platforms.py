@@ -58,7 +58,7 @@ def check_buildable(service: Service, target: str, platforms: tuple[str, ...], f
             f"a multi-platform image ({', '.join(platforms)}) needs the containerd image store: set {STORE_SETTING} "
             "and restart dockerd (scripts/bootstrap-engine.sh starts such an engine)"
         )
-    if (service.language.name, target) in CROSS_COMPILED:
+    if (service.kind, target) in CROSS_COMPILED:
         return
     runnable = {_base(p) for p in facts.builder_platforms} | {_base(facts.native)}
     for platform in platforms:

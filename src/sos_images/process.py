@@ -23,8 +23,8 @@ from pathlib import Path
 from typing import IO, Any
 
 from . import endpoint
+from .buildfacts import BuildClient, SourceInfo
 from .errors import CommandFailed, EnvironmentProblem
-from .plans import BuildClient, SourceInfo
 
 INSTALL_HINTS = {
     "docker": "install Docker (scripts/bootstrap-engine.sh does it on Debian)",

@@ -31,7 +31,7 @@ class ImageRef:
 
     @property
     def is_default_target(self) -> bool:
-        return self.target == self.service.language.default_target
+        return self.target == self.service.default_target
 
     @property
     def tag(self) -> str:
@@ -76,7 +76,7 @@ def check_version(version: str | None) -> str:
 
 def image_tag(version: str, target: str, service: Service) -> str:
     """The default target is tagged with the version alone; other targets get a '-<target>' suffix."""
-    return docker_tag(version, "" if target == service.language.default_target else f"-{target}")
+    return docker_tag(version, "" if target == service.default_target else f"-{target}")
 
 
 def repository(registry: Registry, service: Service | str) -> str:

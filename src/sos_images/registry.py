@@ -97,7 +97,7 @@ def plan_push(
     if not ref.registry.host:
         raise UsageError(f"registry {ref.registry.name!r} has no host to push to: pass --registry NAME")
     default = refs.resolve(catalog, service_name, target, version, None, environ)
-    tags = release_tags(ref.version, ref.target, ref.service.language.default_target, commit, policy)
+    tags = release_tags(ref.version, ref.target, ref.service.default_target, commit, policy)
     return PushPlan(ref, tuple(tags), default.image if default.image != ref.image else None)
 
 

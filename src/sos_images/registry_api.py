@@ -6,6 +6,9 @@ Credentials come from the docker config the push uses (`$DOCKER_CONFIG/config.js
 Loopback registries are tried over HTTPS, then plain HTTP (Docker's insecure-registry rule for 127.0.0.0/8); a
 private CA is read from `/etc/docker/certs.d/<host>/`, where the engine reads it. One keep-alive connection per
 host, so the reads a release needs cost a few milliseconds on loopback.
+
+Note: distribution.py (publish --by-digest / merge) has its own Distribution API client with the same
+credential lookup; one of the two should go (not merged here, to keep the merge small).
 """
 
 from __future__ import annotations

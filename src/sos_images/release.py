@@ -34,6 +34,9 @@ class Release:
     keyless: bool = False
     force: bool = False  # overwrite an immutable tag that holds other content
     force_tags: bool = False  # move floating tags backwards, or without a tag list
+    digests: str = ""  # one platform per runner: the folder of digest records
+    summary: str = ""  # a Markdown job summary is appended here
+    if_changed: bool = False  # the weekly refresh: push and sign only when the rebuilt digests differ
 
 
 def signing(catalog: Catalog, key: str = "", keyless: bool = False, tlog_upload: bool = False, sbom_format: str = ""):
@@ -131,12 +134,54 @@ def publish(
 
     A dry run builds locally (for the digests the tags would point at), reads the registry, pushes and signs nothing.
     """
-    from . import build
+    from . import build, rebuild
 
     opts = ready_to_sign(catalog, release) if release.sign and not dry_run else None
     built = build.build(catalog, release.service, options, out)
+    if release.if_changed:
+        if not rebuild.changed(catalog, built, out):
+            return {"build": built.to_dict(), "push": None}
+        # a refresh that changed content is the sanctioned overwrite of the immutable version tag
+        release = replace(release, force=True)
     pushed = _push(catalog, release, out, dry_run)
     report: dict[str, Any] = {"build": built.to_dict(), "push": pushed}
     if opts:
         report["sign"] = sign_pushed(catalog, release, pushed["digest"], opts, out)
     return report
+
+
+# --- one platform per runner ----------------------------------------------------------------------------------
+
+
+def _split(catalog: Catalog, release: Release) -> Any:
+    from pathlib import Path
+
+    from . import platformjobs
+    from .tags import TagPolicy
+
+    policy = TagPolicy.from_settings(catalog.settings.get("tags", {}), semver="required" if release.semver else None,
+                                     sha=release.sha or None, latest=None if release.latest else False)  # fmt: skip
+    folder = Path(release.digests or "reports/digests")
+    return platformjobs.ReleaseOptions(policy, folder, release.summary, release.force, release.force_tags)
+
+
+def publish_platform(
+    catalog: Catalog, release: Release, options: BuildOptions, out: Reporter, *, verify: bool
+) -> dict[str, Any]:
+    """publish --by-digest: this runner's platform, pushed by digest and recorded; no tag, so nothing to sign."""
+    from . import platformjobs
+    from .errors import UsageError
+
+    if release.sign:
+        raise UsageError("--by-digest pushes no tag and signs nothing: pass --sign to 'invoke merge'")
+    return platformjobs.publish_platform(catalog, release.service, options, _split(catalog, release), out,
+                                         verify=verify)  # fmt: skip
+
+
+def merge(catalog: Catalog, release: Release, out: Reporter, dry_run: bool = False) -> dict[str, Any]:
+    """One index from the platform jobs' digests under the release's tags; with sign, signed and attested."""
+    from . import bydigest, platformjobs
+
+    opts = ready_to_sign(catalog, release) if release.sign and not dry_run else None
+    ref = bydigest.resolve(catalog, release.service, release.target, release.version, release.registry)
+    return platformjobs.merge(catalog, ref, _split(catalog, release), out, signing=opts, dry_run=dry_run)

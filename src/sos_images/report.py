@@ -12,6 +12,8 @@ from collections.abc import Iterable, Sequence
 from dataclasses import asdict, dataclass
 from typing import IO, Any
 
+from .sizes import image_sizes
+
 LEVEL_STYLES = {"INFO": "blue", "BUILD": "magenta", "SUCCESS": "green", "WARNING": "yellow", "ERROR": "red"}
 RULE = "=" * 67
 # Text that rich prints unchanged where it does not style, but for its :emoji: codes: no bracket or backslash
@@ -125,11 +127,17 @@ def human_size(size: int) -> str:
     return f"{size}B"
 
 
+def size_text(download: int | None, unpacked: int) -> str:
+    """'56.0MB download, 134.2MB unpacked' (download left out where the engine can't tell it)."""
+    text = f"{human_size(unpacked)} unpacked"
+    return text if download is None else f"{human_size(download)} download, {text}"
+
+
 @dataclass(frozen=True)
 class ImageReport:
     image: str
     id: str
-    size: int
+    size: int  # the engine's own Size: download on the containerd store, unpacked on the classic one
     layers: int
     user: str
     ports: tuple[str, ...]
@@ -137,10 +145,13 @@ class ImageReport:
     labels: dict[str, str]
     entrypoint: tuple[str, ...]
     cmd: tuple[str, ...]
+    download: int | None = None  # compressed layers (what a pull transfers); None where the engine can't tell
+    unpacked: int = 0  # uncompressed layers; size budgets apply to this
 
     @classmethod
     def from_inspect(cls, image: str, data: dict[str, Any]) -> ImageReport:
         config = data.get("Config") or {}
+        download, unpacked = image_sizes(data)
         return cls(
             image=image,
             id=data.get("Id", ""),
@@ -152,12 +163,19 @@ class ImageReport:
             labels=dict(config.get("Labels") or {}),
             entrypoint=tuple(config.get("Entrypoint") or ()),
             cmd=tuple(config.get("Cmd") or ()),
+            download=download,
+            unpacked=unpacked,
         )
 
     def to_dict(self) -> dict[str, Any]:
         data = asdict(self)
+        del data["download"], data["unpacked"]
         data["size_human"] = human_size(self.size)
+        data["download_bytes"], data["unpacked_bytes"] = self.download, self.unpacked
         return data
+
+    def size_text(self) -> str:
+        return size_text(self.download, self.unpacked)
 
     def health_text(self) -> str:
         test = list(self.healthcheck)

@@ -29,6 +29,8 @@ IMAGE_REF = re.compile(
 # host[:port] as docker accepts it: a name with a dot or a port, localhost, or an IPv6 literal
 HOST = re.compile(r"^(localhost|[A-Za-z0-9-]+(\.[A-Za-z0-9-]+)+|\[[0-9a-fA-F:]+\]|[A-Za-z0-9-]+)(:[0-9]{1,5})?$")
 PATH_COMPONENT = re.compile(r"^[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*$")
+RELATIVE_PATH = re.compile(r"^(?!/)[^\0]+$")
+STAGE_NAME = re.compile(r"^[a-zA-Z][a-zA-Z0-9_.-]*$")
 SIZE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([kKmMgG]i?)?[bB]?\s*$")
 UNITS = {"": 1, "k": 10**3, "m": 10**6, "g": 10**9, "ki": 2**10, "mi": 2**20, "gi": 2**30}
 DISABLED = ("disabled", "off", "none")
@@ -209,6 +211,19 @@ def table_of(check_value: Check, key_pattern: re.Pattern[str], expected: str) ->
     return check, expected
 
 
+def names(pattern: re.Pattern[str], expected: str) -> tuple[Check, str]:
+    """A non-empty TOML list of distinct strings that match a pattern (a service's targets)."""
+
+    def check(value: Any) -> tuple[str, ...]:
+        if not isinstance(value, list) or not value or not all(isinstance(v, str) and pattern.match(v) for v in value):
+            raise Wrong(expected)
+        if len(set(value)) != len(value):
+            raise Wrong(expected + ", each once")
+        return tuple(value)
+
+    return check, expected
+
+
 def scalar() -> Check:
     def check(value: Any) -> str:
         if isinstance(value, (dict, list)):
@@ -361,12 +376,40 @@ SCHEMA: dict[str, tuple[Key, ...]] = {
         ),
     ),
     "services.*": (
-        key("port", PORT, None, "the port the service listens on", "3000 (node), 8080 (go)"),
+        key(
+            "port",
+            PORT,
+            None,
+            "the port the service listens on",
+            "3000 (node), 8080 (go), an own Dockerfile's first EXPOSE",
+        ),
         key(
             "health-path",
             text(re.compile(r"^/\S*$"), "a path starting with '/', e.g. /health", empty=False),
             "/health",
-            "the health endpoint",
+            "the health endpoint (invoke verify and run probe it)",
+            "`/health`; an own Dockerfile: none, its HEALTHCHECK",
+        ),
+        key(
+            "dockerfile",
+            text(RELATIVE_PATH, "a path relative to the repository root, e.g. services/web/Dockerfile", empty=False),
+            None,
+            "the Dockerfile that builds the service (as bake's `dockerfile`)",
+            "`services/<name>/Dockerfile` if there is one, else the language's",
+        ),
+        key(
+            "context",
+            text(RELATIVE_PATH, "a folder relative to the repository root, e.g. services/web", empty=False),
+            None,
+            "the build context (as bake's `context`); it must stay inside the repository",
+            "`services/<name>`",
+        ),
+        key(
+            "targets",
+            names(STAGE_NAME, "a list of stage names of the service's Dockerfile"),
+            None,
+            "the targets built by build-all, Nox and CI; the first is the default",
+            "the stages no other stage uses; the last stage is the default",
         ),
         key(
             "build-args",
@@ -374,7 +417,13 @@ SCHEMA: dict[str, tuple[Key, ...]] = {
             {},
             "extra build arguments of this service",
         ),
-        key("budget-mb", whole(1, 100_000), None, "size budget of this service, MB", "the language's budget"),
+        key(
+            "budget-mb",
+            whole(1, 100_000),
+            None,
+            "size budget of this service, MB",
+            "the language's budget; an own Dockerfile: none",
+        ),
         key(
             "host-port",
             PORT,

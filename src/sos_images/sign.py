@@ -132,15 +132,18 @@ def sign(ref: ImageRef, digest: str, opts: SignSettings, out: Reporter) -> str:
     return target
 
 
-def attest(ref: ImageRef, digest: str, opts: SignSettings, out: Reporter) -> str:
-    """The syft SBOM of the image, attached to repository@digest as an in-toto attestation."""
+def attest(ref: ImageRef, digest: str, opts: SignSettings, out: Reporter, *, from_registry: bool = False) -> str:
+    """The syft SBOM of the image, attached to repository@digest as an in-toto attestation. `from_registry`:
+    syft reads the pushed digest (a merge job has no local image) instead of the engine's image."""
     from .checks.sbom import SYFT_ENV, syft_argv
 
     check_password(opts)
     target = f"{ref.repository}@{digest}"
+    source = f"registry:{target}" if from_registry else ref.image
+    env = {**SYFT_ENV, **({"SYFT_REGISTRY_INSECURE_USE_HTTP": "true"} if loopback(target) else {})}
     with tempfile.TemporaryDirectory(prefix="sos-sbom-") as tmp:
         sbom = Path(tmp) / "sbom.json"
-        process.run(syft_argv(ref.image, opts.sbom_format, sbom), env=SYFT_ENV, capture=True)
+        process.run(syft_argv(source, opts.sbom_format, sbom), env=env, capture=True)
         _cosign(attest_argv(target, sbom, opts), f"attesting {target}")
     out.success(f"Attested {target} with its {opts.sbom_format} SBOM")
     return target
@@ -188,10 +191,12 @@ def signed_by_key(target: str, opts: SignSettings, *, attestation: bool = False)
         return process.run(argv, capture=True, echo=False, check=False).returncode == 0
 
 
-def sign_and_attest(ref: ImageRef, digest: str, opts: SignSettings, out: Reporter) -> dict[str, Any]:
+def sign_and_attest(
+    ref: ImageRef, digest: str, opts: SignSettings, out: Reporter, *, from_registry: bool = False
+) -> dict[str, Any]:
     """publish --sign: sign then attest the pushed digest, each unless this key already did (a re-run after a job
     died between push and sign completes it; a re-run of a signed release adds nothing). A failure says what was
-    already done."""
+    already done. `from_registry`: the SBOM is read from the pushed digest (a merge job has no local image)."""
     target = f"{ref.repository}@{digest}"
     skipped = []
     if signed_by_key(target, opts):
@@ -203,7 +208,7 @@ def sign_and_attest(ref: ImageRef, digest: str, opts: SignSettings, out: Reporte
         out.line("SIGN", f"{target} already has its {opts.sbom_format} SBOM attestation by this key")
         return {"signed": target, "attested": target, "skipped": [*skipped, "attest"]}
     try:
-        attest(ref, digest, opts, out)
+        attest(ref, digest, opts, out, from_registry=from_registry)
     except ToolError as exc:
         raise type(exc)(f"built, pushed and signed {target}, but not attested: {exc}") from None
     return {"signed": target, "attested": target, "skipped": skipped}

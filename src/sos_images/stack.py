@@ -7,17 +7,20 @@ it started: no container, network or volume is left behind.
 
 from __future__ import annotations
 
+import math
 import os
 import subprocess
+import threading
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from . import compose, endpoint, process
+from . import compose, endpoint, libstage, process
 from .catalog import Catalog
 from .engine import Engine
 from .errors import CheckFailed, CommandFailed, UsageError, tool_json
 from .report import Reporter
+from .settings import schema_key
 
 PROJECT_LABEL = "com.docker.compose.project"
 
@@ -57,6 +60,8 @@ def write_files(catalog: Catalog, out: Reporter, check: bool = False) -> list[Pa
     if check and stale:
         names = ", ".join(p.name for p, _ in stale)
         raise CheckFailed(f"{names} out of date with the catalog: run invoke compose and commit the result")
+    if not check:  # the files name each service's staged libraries as its `libs` context
+        libstage.stage_all(catalog)
     for path, text in stale:
         path.write_text(text, encoding="utf-8")
         out.info(f"wrote {path.name} from the catalog: commit it")
@@ -95,7 +100,7 @@ def up(
     *,
     production: bool = False,
     watch: bool = False,
-    timeout: int = 180,
+    timeout: float = schema_key("up", "timeout").default,
 ) -> list[compose.HostPorts]:
     """Build (cached) and start the services, wait until healthy, print where they are; optionally watch."""
     if watch and production:
@@ -118,10 +123,10 @@ def up(
     return ports
 
 
-def _start(stack: Stack, names: Sequence[str], timeout: int, fresh: bool, out: Reporter) -> None:
+def _start(stack: Stack, names: Sequence[str], timeout: float, fresh: bool, out: Reporter) -> None:
     """`compose up --wait`; on failure or interruption, show why and undo it."""
     try:
-        args = ("up", "--detach", "--build", "--wait", "--wait-timeout", str(timeout), *names)
+        args = ("up", "--detach", "--build", "--wait", "--wait-timeout", str(math.ceil(timeout)), *names)
         code = stack.run(*args, check=False).returncode
         failed = unhealthy(stack, names)
     except KeyboardInterrupt:
@@ -174,18 +179,29 @@ def summarize(stack: Stack, ports: Sequence[compose.HostPorts], out: Reporter) -
     out.success(f"{stack.project} ({stack.mode}) is up and healthy:")
     width = max(len(hp.service.name) for hp in ports)
     for hp in ports:
-        debugger = compose.DEBUGGERS.get(hp.service.language.name, "debugger")
-        at = f"   {debugger} 127.0.0.1:{hp.debug}" if stack.mode == "development" else ""
-        out.info(f"{hp.service.name:<{width}}  http://127.0.0.1:{hp.app}{hp.service.health_path}{at}")
+        debugger = compose.DEBUGGERS.get(hp.service.kind, "debugger")
+        at = f"   {debugger} 127.0.0.1:{hp.debug}" if stack.mode == "development" and hp.debug else ""
+        out.info(f"{hp.service.name:<{width}}  http://127.0.0.1:{hp.app}{hp.service.health_path or '/'}{at}")
     out.info("next: invoke logs --follow, invoke down; attaching a debugger: README, The developer's day")
 
 
 def _watch(stack: Stack, names: Sequence[str], out: Reporter) -> None:
     out.info("watching: Go edits rebuild, Node edits reload; Ctrl-C stops watching (the services stay up)")
+    stop = threading.Event()
+    restage = threading.Thread(target=_restage, args=(stack.catalog, stop), daemon=True)
+    restage.start()
     try:
         stack.run("watch", "--no-up", *names, check=False)
     except KeyboardInterrupt:
         out.info("stopped watching; invoke down stops the services")
+    finally:
+        stop.set()
+
+
+def _restage(catalog: Catalog, stop: threading.Event) -> None:
+    """A library edit reaches its staged copy, which Compose watches (and rebuilds from)."""
+    while not stop.wait(0.5):
+        libstage.stage_all(catalog)
 
 
 def down(catalog: Catalog, out: Reporter) -> None:

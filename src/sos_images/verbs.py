@@ -75,7 +75,17 @@ def publish(a: Args) -> None:
 
     out = Reporter(a.json)
     options = build_options(vars(a), release=True)
+    if a.by_digest:
+        _emit(out, release.publish_platform(_catalog(), _release(a), options, out, verify=a.verify))
+        return
     _emit(out, release.publish(_catalog(), _release(a), options, out, dry_run=a.dry_run))
+
+
+def merge(a: Args) -> None:
+    from . import release
+
+    out = Reporter(a.json)
+    _emit(out, release.merge(_catalog(), _release(a), out, dry_run=a.dry_run))
 
 
 def build_all(a: Args) -> None:
@@ -96,17 +106,37 @@ def build_all(a: Args) -> None:
     )
 
 
+def bake_file(a: Args) -> None:
+    from . import bake, changes
+
+    catalog = _catalog()
+    only = changes.since(catalog, a.since).result.services if a.since else None
+    options = build_options(vars(a) | {"target": ""})
+    bake.bake_file(catalog, options, Reporter(), a.file, language=given(a.language), target=given(a.target), only=only)
+
+
 def verify(a: Args) -> None:
     from . import sign
     from .checks import verify as verify_mod
 
     catalog, ref = _image(a)
     out = Reporter(a.json)
+    if a.reproduce:
+        from . import rebuild
+
+        _emit(out, rebuild.verify_reproduce(catalog, ref, out))
+        return
     if not a.signed:
         verify_mod.verify(catalog, ref, out, timeout=a.timeout, budget_mb=a.budget_mb)
         return
     opts = sign.SignSettings.from_catalog(catalog.settings)
     _emit(out, sign.verify_signed(ref, a.key or opts.public_key, opts, out))
+
+
+def release_lines(a: Args) -> None:
+    from . import rebuild
+
+    rebuild.release_lines(_catalog(), Reporter(a.json))
 
 
 def sign(a: Args) -> None:
@@ -206,7 +236,7 @@ def up(a: Args) -> None:
     from .settings import pick
 
     catalog = _catalog()
-    wait = int(pick(catalog.settings, "up", "timeout", a.timeout, "--timeout"))
+    wait = pick(catalog.settings, "up", "timeout", a.timeout, "--timeout")
     stack.up(catalog, a.service or [], Reporter(), production=a.production, watch=a.watch, timeout=wait)
 
 

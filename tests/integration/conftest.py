@@ -135,6 +135,7 @@ def copy_repo(dest: Path, services: tuple[str, ...]) -> Path:
     """A throwaway repository with some services, for tests that change files."""
     shutil.copy(REPO / "pyproject.toml", dest / "pyproject.toml")
     shutil.copytree(REPO / "dockerfiles", dest / "dockerfiles", symlinks=True)
+    shutil.copytree(REPO / "libs", dest / "libs", dirs_exist_ok=True)  # the services' shared libraries
     for name in services:
         shutil.copytree(
             REPO / "services" / name, dest / "services" / name, ignore=shutil.ignore_patterns("node_modules", "dist")

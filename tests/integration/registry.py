@@ -111,10 +111,42 @@ def _make_tls(root: Path, host: str) -> tuple[Path, Path]:
     certs = root / "certs.d"
     certs.mkdir()
     shutil.copy(ca_crt, certs / "ca.crt")
-    docker_certs = Path("/etc/docker/certs.d") / host
+    sweep_stale_certs()
+    docker_certs = DOCKER_CERTS / host
     docker_certs.mkdir(parents=True, exist_ok=True)
+    (docker_certs / CERTS_MARKER).write_text(str(os.getpid()))
     shutil.copy(ca_crt, docker_certs / "ca.crt")
     return crt, key
+
+
+# dockerd trusts a registry's CA only from /etc/docker/certs.d/<host>/ (it reads the folder per push; the
+# alternative, insecure-registries, needs a daemon restart). So the fixture writes there, marks its entries
+# with the pid that made them, and removes them on teardown and, for runs that were killed, on start-up.
+DOCKER_CERTS = Path("/etc/docker/certs.d")
+CERTS_MARKER = ".sos-test-registry"
+
+
+def sweep_stale_certs(root: Path = DOCKER_CERTS) -> list[Path]:
+    """Remove 127.0.0.1:PORT entries this fixture made whose run is gone; others' entries stay."""
+    removed = []
+    for entry in root.glob("127.0.0.1:*"):
+        marker = entry / CERTS_MARKER
+        if marker.is_file() and not _alive(marker.read_text().strip()):
+            shutil.rmtree(entry, ignore_errors=True)
+            removed.append(entry)
+    return removed
+
+
+def _alive(pid: str) -> bool:
+    if not pid.isdigit():
+        return False
+    try:
+        os.kill(int(pid), 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
 
 
 @contextlib.contextmanager
@@ -149,7 +181,7 @@ def local_registry(root: Path, tls: bool = False) -> Iterator[LocalRegistry]:
         reg.stop()
         _untag_local(reg.host)
         if tls:
-            shutil.rmtree(Path("/etc/docker/certs.d") / reg.host, ignore_errors=True)
+            shutil.rmtree(DOCKER_CERTS / reg.host, ignore_errors=True)
 
 
 def _untag_local(host: str) -> None:

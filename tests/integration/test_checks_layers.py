@@ -96,7 +96,7 @@ def test_our_figures_are_dives_own(wasteful, tmp_path) -> None:
 
 
 @pytest.mark.parametrize(
-    ("service", "last_layer"), [("auth-service", "COPY /app/dist ./dist"), (GO, "COPY /out/app /app")]
+    ("service", "last_layer"), [("auth-service", "COPY /srv/app/dist ./dist"), (GO, "COPY /out/app /app")]
 )
 def test_the_real_production_images_pass_the_project_rules(built, service: str, last_layer: str) -> None:
     b = built(service)

@@ -7,6 +7,7 @@ import json
 import os
 import subprocess
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -65,11 +66,11 @@ def test_the_printed_index_digest_is_the_registrys(registry: LocalRegistry, publ
     assert published["build"]["digest"] == digest  # the local index is the pushed one
 
 
-@pytest.mark.parametrize("platform", TWO.split(","))
-def test_each_platform_holds_a_binary_for_its_machine(registry: LocalRegistry, published, platform: str) -> None:
-    image = f"{registry.host}/sos-app/device-service:{VERSION}"
+def elf_machine(image: str, platform: str, env: dict[str, str] | None = None) -> str:
+    """The machine the image's /app binary is for, read from its ELF header (pulled through this engine)."""
+    env = {**os.environ, **(env or {})}
     created = subprocess.run(
-        ["docker", "create", "--platform", platform, image], capture_output=True, text=True, check=True
+        ["docker", "create", "--platform", platform, image], capture_output=True, text=True, check=True, env=env
     )
     container = created.stdout.strip()
     try:
@@ -78,7 +79,12 @@ def test_each_platform_holds_a_binary_for_its_machine(registry: LocalRegistry, p
         subprocess.run(["docker", "rm", "-f", container], capture_output=True)
     header = elf[512 : 512 + 64]  # docker cp streams a tar: the file starts after its 512-byte header
     assert header[:4] == b"\x7fELF"
-    assert ELF_MACHINES[header[18:20]] == platform
+    return ELF_MACHINES[header[18:20]]
+
+
+@pytest.mark.parametrize("platform", TWO.split(","))
+def test_each_platform_holds_a_binary_for_its_machine(registry: LocalRegistry, published, platform: str) -> None:
+    assert elf_machine(f"{registry.host}/sos-app/device-service:{VERSION}", platform) == platform
 
 
 def test_a_release_carries_provenance_in_its_index(registry: LocalRegistry, published) -> None:
@@ -123,14 +129,21 @@ def test_an_unreachable_cache_registry_warns_and_the_build_succeeds(client) -> N
 
 
 @pytest.fixture(scope="module")
-def runners(registry: LocalRegistry, tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
-    """Runner A (this machine's engine) builds with --cache registry; runner B, an empty engine, builds the same
-    commit. The base image comes from the shared registry too, as a mirror would serve it."""
-    repo = copy_repo(tmp_path_factory.mktemp("runners-repo"), ("device-service",))
-    mirror = f"{registry.host}/library/golang:1.21-alpine"
-    subprocess.run(["docker", "tag", "golang:1.21-alpine", mirror], check=True)
-    pushed = subprocess.run(["docker", "push", "-q", mirror], env={**os.environ, **registry.env}, capture_output=True)
+def mirror(registry: LocalRegistry) -> Iterator[str]:
+    """The Go base image served by the shared registry, as a mirror would serve it to an empty runner."""
+    image = f"{registry.host}/library/golang:1.21-alpine"
+    subprocess.run(["docker", "tag", "golang:1.21-alpine", image], check=True)
+    pushed = subprocess.run(["docker", "push", "-q", image], env={**os.environ, **registry.env}, capture_output=True)
     assert pushed.returncode == 0, pushed.stderr
+    yield image
+    subprocess.run(["docker", "rmi", image], capture_output=True)
+
+
+@pytest.fixture(scope="module")
+def runners(registry: LocalRegistry, mirror: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
+    """Runner A (this machine's engine) builds with --cache registry; runner B, an empty engine, builds the same
+    commit."""
+    repo = copy_repo(tmp_path_factory.mktemp("runners-repo"), ("device-service",))
     version = f"t-runners-{RUN_ID}"
     common = {**registry.env, "SOS_IMAGES_ROOT": str(repo), "SOURCE_DATE_EPOCH": "1700000000"}
     argv = [
@@ -150,7 +163,7 @@ def runners(registry: LocalRegistry, tmp_path_factory: pytest.TempPathFactory) -
             layers_b = _layers(image, env_b)
         yield {"a": a, "b": b, "layers_a": _layers(image, common), "layers_b": layers_b}
     finally:
-        subprocess.run(["docker", "rmi", image, mirror], capture_output=True)
+        subprocess.run(["docker", "rmi", image], capture_output=True)
 
 
 def _layers(image: str, env: dict[str, str]) -> list[str]:
@@ -191,3 +204,112 @@ def test_a_dry_run_push_prints_json_too(registry: LocalRegistry) -> None:
     report = json.loads(result.stdout)
     assert report["dry_run"] is True
     assert [p["ref"] for p in report["pushed"]][-1] == f"{registry.host}/sos-app/device-service:latest"
+
+
+# --- A release built natively, one platform per machine -----------------------------------------------------
+
+SPLIT = f"v3.1.0-s{RUN_ID}"
+
+
+def tags_or_none(registry: LocalRegistry, repository: str) -> list[str]:
+    """The repository's tags; [] when it has none (the registry then answers 404 to the tag list)."""
+    try:
+        return registry.tags(repository)
+    except subprocess.CalledProcessError as exc:
+        assert "404" in exc.stderr, exc.stderr
+        return []
+
+
+@pytest.fixture(scope="module")
+def split_release(registry: LocalRegistry, mirror: str, tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
+    """Runner A (this engine) builds linux/amd64, runner B (an empty engine: nothing shared but the registry)
+    linux/arm64, Go cross-compiling; the digest folder travels between them as CI's artifacts carry it. Then one
+    merge, signed with a key pair, and `verify --signed`."""
+    tmp = tmp_path_factory.mktemp("split")
+    (tmp / "repo").mkdir()
+    repo = copy_repo(tmp / "repo", ("device-service",))
+    password = f"split-{RUN_ID}"
+    keys_env = {"COSIGN_PASSWORD": password, "PATH": os.environ["PATH"]}
+    subprocess.run(["cosign", "generate-key-pair"], cwd=tmp, env=keys_env, check=True, capture_output=True)
+    common = {**registry.env, "SOS_IMAGES_ROOT": str(repo), "COSIGN_PASSWORD": password}
+    job = ("publish", "-s", "device-service", "-r", "private", "-v", SPLIT, "--by-digest", "--digests",
+           str(tmp / "digests"), "--build-arg", f"GO_IMAGE={mirror}", "--json")  # fmt: skip
+    a = invoke(*job, "--platform", "linux/amd64", "--verify", "--summary", str(tmp / "a.md"), env=common)
+    assert a.returncode == 0, a.stderr[-3000:]
+    with second_engine(tmp_path_factory.mktemp("split-runner-b")) as host:
+        env_b = {**common, **host, "DOCKER_CONFIG": str(tmp_path_factory.mktemp("split-b-config"))}
+        assert invoke("login", "--registry", "private", env=env_b).returncode == 0
+        b = invoke(*job, "--platform", "linux/arm64", "--verify", "--summary", str(tmp / "b.md"), env=env_b)
+        assert b.returncode == 0, b.stderr[-3000:]
+    tags_before = tags_or_none(registry, "sos-app/device-service")
+    merge = ("merge", "-s", "device-service", "-r", "private", "-v", SPLIT, "--digests", str(tmp / "digests"),
+             "--summary", str(tmp / "merge.md"), "--json")  # fmt: skip
+    merged = invoke(*merge, "--sign", "--key", str(tmp / "cosign.key"), env=common)
+    assert merged.returncode == 0, merged.stderr[-3000:]
+    again = invoke(*merge, env=common)
+    return {"a": json.loads(a.stdout), "b": json.loads(b.stdout), "merged": json.loads(merged.stdout),
+            "again": again, "tags_before": tags_before, "tmp": tmp, "env": common}  # fmt: skip
+
+
+def test_a_platform_job_pushes_its_digest_and_no_tag(registry: LocalRegistry, split_release) -> None:
+    assert not any(SPLIT in tag for tag in split_release["tags_before"])
+    for job, platform in (("a", "linux/amd64"), ("b", "linux/arm64")):
+        record = json.loads(Path(split_release[job]["record"]).read_text())
+        assert record["platform"] == platform and record["provenance"] is True
+        assert registry.skopeo(
+            "inspect", "--raw", f"docker://{registry.host}/sos-app/device-service@{record['digest']}"
+        )
+
+
+def test_each_platform_job_verified_only_what_its_machine_runs(split_release) -> None:
+    assert split_release["a"]["verify"].startswith("passed")
+    assert split_release["b"]["verify"].startswith("skipped")  # runner B is amd64 too: arm64 does not run there
+
+
+def test_the_merge_makes_one_index_of_both_platforms_with_their_provenance(
+    registry: LocalRegistry, split_release
+) -> None:
+    raw = registry.skopeo("inspect", "--raw", f"docker://{registry.host}/sos-app/device-service:{SPLIT}")
+    images = [m for m in raw["manifests"] if m["platform"]["os"] != "unknown"]
+    assert sorted(f"{m['platform']['os']}/{m['platform']['architecture']}" for m in images) == sorted(TWO.split(","))
+    kinds = [(m.get("annotations") or {}).get("vnd.docker.reference.type") for m in raw["manifests"]]
+    assert kinds.count("attestation-manifest") == 2
+    assert split_release["merged"]["digest"] == registry.digest(f"sos-app/device-service:{SPLIT}")
+    digests = {m["digest"] for m in images}
+    assert {split_release[j]["manifest"] for j in "ab"} == digests  # each runner's own image, unchanged
+
+
+@pytest.mark.parametrize("platform", TWO.split(","))
+def test_each_platform_of_the_merged_index_is_a_binary_for_its_machine(registry, split_release, platform) -> None:
+    image = f"{registry.host}/sos-app/device-service:{SPLIT}"
+    assert elf_machine(image, platform, split_release["env"]) == platform
+
+
+def test_verify_signed_accepts_the_merged_index(split_release) -> None:
+    key = str(split_release["tmp"] / "cosign.pub")
+    checked = invoke("verify", "-s", "device-service", "-r", "private", "-v", SPLIT, "--signed", "--key", key,
+                     env=split_release["env"])  # fmt: skip
+    assert checked.returncode == 0, checked.stderr[-2000:]
+
+
+def test_a_second_merge_of_the_same_digests_changes_nothing(split_release) -> None:
+    again = split_release["again"]
+    assert again.returncode == 0, again.stderr[-2000:]
+    report = json.loads(again.stdout)
+    assert {t["action"] for t in report["tags"]} == {"keep"} and report["digest"] == split_release["merged"]["digest"]
+
+
+def test_the_job_summaries_show_digests_sizes_and_tags(split_release) -> None:
+    tmp = split_release["tmp"]
+    assert split_release["b"]["digest"] in (tmp / "b.md").read_text()
+    merge = (tmp / "merge.md").read_text()
+    assert split_release["merged"]["digest"] in merge and "| linux/arm64 |" in merge
+    assert f"| `{SPLIT}` | created |" in merge and "Signed and SBOM-attested" in merge
+
+
+def test_a_platform_job_for_a_platform_that_needs_emulation_is_one_line_and_pushes_nothing(registry) -> None:
+    result = invoke("publish", "-s", "auth-service", "-r", "private", "-v", SPLIT, "--platform", "linux/arm64",
+                    "--by-digest", env=registry.env)  # fmt: skip
+    lines = result.stderr.strip().splitlines()
+    assert result.returncode == 3 and len(lines) == 1 and "linux/arm64 cannot be built for auth-service" in lines[0]
+    assert not tags_or_none(registry, "sos-app/auth-service")

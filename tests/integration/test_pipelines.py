@@ -75,24 +75,52 @@ def test_one_build_and_verify_session_from_the_matrix_run_as_the_pipeline_runs_t
     subprocess.run(["docker", "rmi", image], capture_output=True)
 
 
-def test_the_release_jobs_login_and_publish(registry, tmp_path: Path) -> None:
-    """release.yml's login and publish lines (keyless signing swapped for a key pair)."""
+RELEASE = yaml.safe_load((REPO / ".github" / "workflows" / "release.yml").read_text())
+
+
+def release_step(job: str, name: str) -> str:
+    return next(s for s in RELEASE["jobs"][job]["steps"] if s.get("id") == name or s.get("name") == name)["run"]
+
+
+def test_the_release_plan_puts_each_platform_of_each_service_on_its_own_runner(tmp_path: Path) -> None:
+    output = tmp_path / "output"
+    env = {**os.environ, "GITHUB_OUTPUT": str(output), "AMD64_RUNNER": "ubuntu-24.04", "ARM64_RUNNER": "arm-label"}
+    subprocess.run(["bash", "-e", "-c", release_step("plan", "list")], cwd=REPO, env=env, check=True, timeout=120)
+    outputs = dict(line.split("=", 1) for line in output.read_text().splitlines())
+    builds = json.loads(outputs["builds"])
+    assert len(builds) == 2 * len(json.loads(outputs["services"]))
+    arm = next(b for b in builds if b["service"] == "device-service" and b["arch"] == "arm64")
+    assert arm == {"service": "device-service", "platform": "linux/arm64", "arch": "arm64", "runner": "arm-label"}
+
+
+def test_the_release_jobs_publish_each_platform_by_digest_then_merge_and_sign(registry, tmp_path: Path) -> None:
+    """release.yml's platform and merge steps, word for word (GHCR -> the local registry, keyless -> a key pair);
+    both platforms on this one engine, as Go cross-compiles; the digest folder is what the artifacts carry."""
     password = f"release-{RUN_ID}"
     subprocess.run(
         ["cosign", "generate-key-pair"], cwd=tmp_path, env={"COSIGN_PASSWORD": password, "PATH": os.environ["PATH"]},
         check=True, capture_output=True,
     )  # fmt: skip
-    env = {**registry.env, "COSIGN_PASSWORD": password}
-    assert invoke("login", "--registry", "private", env=env).returncode == 0
+    env = {**os.environ, **registry.env, "COSIGN_PASSWORD": password}
     version = f"v5.0.0-r{RUN_ID}"
-    result = invoke(
-        "publish", "--service", "device-service", "--registry", "private", "--version", version, "--semver", "--sha",
-        "--platform", "linux/amd64,linux/arm64", "--cache", "registry", "--sign", "--key", str(tmp_path / "cosign.key"),
-        env=env,
-    )  # fmt: skip
-    assert result.returncode == 0, result.stderr[-3000:]
+    step_summary = tmp_path / "step-summary.md"
+
+    def run_step(text: str, entry: dict[str, str]) -> None:
+        text = text.replace("$VERSION", version).replace("$GITHUB_STEP_SUMMARY", str(step_summary))
+        text = text.replace("--keyless", f"--key {tmp_path / 'cosign.key'}")
+        text = text.replace("--digests digests", f"--digests {tmp_path / 'digests'}")
+        result = subprocess.run([sys.executable, "-m", "nox", *pipeline_args(text, entry)], cwd=REPO, env=env,
+                                capture_output=True, text=True, timeout=900)  # fmt: skip
+        assert result.returncode == 0, result.stderr[-3000:]
+
+    platform_step = release_step("platform", "Build, verify on this runner, check the release's tags, push by digest")
+    for arch in ("amd64", "arm64"):
+        run_step(platform_step, {"service": "device-service", "platform": f"linux/{arch}"})
+    merge_step = release_step("merge", "One index under the release's tags, signed and attested")
+    run_step(merge_step, {"service": "device-service"})
+    assert "linux/arm64" in step_summary.read_text() and "multi-platform index" in step_summary.read_text()
     checked = invoke(
         "verify", "-s", "device-service", "-r", "private", "-v", version, "--signed", "--key",
-        str(tmp_path / "cosign.pub"), env=env,
+        str(tmp_path / "cosign.pub"), env={**registry.env, "COSIGN_PASSWORD": password},
     )  # fmt: skip
     assert checked.returncode == 0, checked.stderr

@@ -12,7 +12,7 @@ import pytest
 from sos_images.catalog import load_catalog
 from sos_images.changes import since
 from sos_images.errors import UsageError
-from tests.conftest import REPO, invoke, make_go_service
+from tests.conftest import REPO, invoke, make_go_service, make_own_service
 
 GO = ["device-service", "emergency-service", "location-service"]
 
@@ -28,6 +28,7 @@ def repo(tmp_path: Path) -> Path:
     shutil.copy(REPO / "pyproject.toml", dest)
     shutil.copytree(REPO / "dockerfiles", dest / "dockerfiles", symlinks=True)
     shutil.copytree(REPO / "services", dest / "services", ignore=shutil.ignore_patterns("node_modules", "dist"))
+    shutil.copytree(REPO / "libs", dest / "libs")
     git(dest, "init", "-q", "-b", "main")
     git(dest, "-c", "user.name=t", "-c", "user.email=t@example.test", "add", "-A")
     git(dest, "-c", "user.name=t", "-c", "user.email=t@example.test", "commit", "-qm", "base")
@@ -76,6 +77,16 @@ def test_a_base_image_pin_affects_the_services_of_the_languages_that_read_it(rep
     )
     commit(repo)
     assert affected(repo) == ["auth-service", "medical-service", "notification-service", "user-service"]
+
+
+def test_a_change_to_a_services_own_dockerfile_affects_that_service_only(repo: Path) -> None:
+    folder = make_own_service(repo, "static-site")
+    commit(repo, "add a service with its own Dockerfile")
+    dockerfile = folder / "Dockerfile"
+    dockerfile.write_text(dockerfile.read_text() + "# edited\n")
+    commit(repo)
+    result = since(load_catalog(repo), "HEAD~1").result
+    assert result.reasons == {"static-site": ["services/static-site/Dockerfile is its Dockerfile or ignore file"]}
 
 
 def test_uncommitted_changes_count_too(repo: Path) -> None:
@@ -128,3 +139,13 @@ def test_bad_references_are_one_line_saying_what_to_do(repo: Path, tmp_path: Pat
     out = invoke("affected", "--since", ref, env={"SOS_IMAGES_ROOT": str(target)})
     lines = out.stderr.strip().splitlines()
     assert out.returncode == 2 and len(lines) == 1 and fragment in lines[0]
+
+
+def test_a_shared_library_affects_exactly_the_services_using_it_with_the_chain(repo: Path) -> None:
+    (repo / "libs" / "go-platform" / "health" / "health.go").write_text("package health\n")
+    (repo / "libs" / "go-platform" / "health" / "health_test.go").write_text("package health\n")
+    commit(repo)
+    result = since(load_catalog(repo), "HEAD~1").result
+    assert result.services == GO
+    chain = "libs/go-platform/health/health.go -> github.com/sos-app/platform -> emergency-service"
+    assert result.reasons["emergency-service"] == [chain]

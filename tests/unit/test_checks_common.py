@@ -11,20 +11,9 @@ from hypothesis import strategies as st
 
 from sos_images import settings
 from sos_images.catalog import load_catalog
-from sos_images.checks import Check, Finding, atomic_path, image_ref
+from sos_images.checks import Check, atomic_path, image_ref
 from sos_images.errors import UsageError
-from sos_images.plans import BuildClient, BuildOptions, SourceInfo, plan_build
-from sos_images.refs import resolve
 from sos_images.settings import argument
-
-
-def test_a_check_looks_at_exactly_the_image_the_build_tags(fake_repo: Path) -> None:
-    catalog = load_catalog(fake_repo)
-    for service, target in catalog.matrix():
-        options = BuildOptions(version="v1.2.3", target=target)
-        ref = resolve(catalog, service.name, target, "v1.2.3", None, {})
-        plan = plan_build(catalog, ref, options, SourceInfo(), BuildClient("buildx"), {})
-        assert image_ref(catalog, service.name, target, "v1.2.3", environ={}).image == plan.image
 
 
 def test_the_default_target_and_version_name_the_plain_latest_tag(fake_repo: Path) -> None:
@@ -119,8 +108,8 @@ def test_every_check_has_the_same_shape() -> None:
     for name in ("verify", "lint", "scan", "sbom", "layers"):
         module = importlib.import_module(f"sos_images.checks.{name}")
         assert callable(getattr(module, "render", None)), name
-        assert getattr(module, "Finding", Finding) is Finding, name
         source = Path(module.__file__).read_text()
+        assert "class Finding" not in source, name  # findings of one type: the common Finding
         assert "settings.get(" not in source and "float(" not in source, name
 
 

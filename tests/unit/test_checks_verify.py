@@ -115,10 +115,15 @@ def test_no_healthcheck_fails_and_the_image_interval_is_shown() -> None:
 
 
 def test_the_size_budget_applies_to_the_default_target_only(catalog) -> None:
-    assert v.check_size(ref(catalog), 19_900_000, 20).ok
-    over = v.check_size(ref(catalog), 20_100_000, 20)
-    assert not over.ok and "over the 20 MB budget" in over.detail
-    assert v.check_size(ref(catalog, target="development"), 300_000_000, 20).ok is None
+    assert v.check_size(ref(catalog), 8_000_000, 19_900_000, 20).ok
+    over = v.check_size(ref(catalog), 8_000_000, 20_100_000, 20)
+    assert not over.ok and "unpacked is over the 20 MB budget" in over.detail
+    assert "8.0MB download, 20.1MB unpacked" in over.detail
+    assert v.check_size(ref(catalog, target="development"), None, 300_000_000, 20).ok is None
+
+
+def test_the_budget_is_on_the_unpacked_size_not_the_download(catalog) -> None:
+    assert not v.check_size(ref(catalog), 5_000_000, 25_000_000, 20).ok
 
 
 def test_a_service_budget_overrides_the_language_budget(fake_repo: Path) -> None:

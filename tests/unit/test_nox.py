@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 
 from sos_images.catalog import load_catalog
-from tests.conftest import REPO, make_go_service, make_node_service
+from tests.conftest import REPO, make_go_service, make_node_service, make_own_service
 
 NOXFILE = REPO / "noxfile.py"
 
@@ -81,6 +81,7 @@ def test_sessions_have_readable_ids_and_a_description() -> None:
 def copy_catalog(dest: Path) -> Path:
     shutil.copy(REPO / "pyproject.toml", dest / "pyproject.toml")
     shutil.copytree(REPO / "services", dest / "services", ignore=shutil.ignore_patterns("node_modules", "dist"))
+    shutil.copytree(REPO / "libs", dest / "libs")
     return dest
 
 
@@ -90,6 +91,7 @@ def test_a_new_service_folder_adds_its_sessions(tmp_path: Path, how: str) -> Non
     before = listing("-f", str(NOXFILE), "-t", "build", env={"SOS_IMAGES_ROOT": str(repo)})
     make_go_service(repo, "billing-service")
     make_node_service(repo, "chat-service")
+    make_own_service(repo, "static-site")  # its own Dockerfile: its targets are its Dockerfile's
     if how == "SOS_IMAGES_ROOT":
         after = listing("-f", str(NOXFILE), "-t", "build", env={"SOS_IMAGES_ROOT": str(repo)})
     else:
@@ -102,6 +104,7 @@ def test_a_new_service_folder_adds_its_sessions(tmp_path: Path, how: str) -> Non
         ("billing-service", "development"),
         ("chat-service", "production"),
         ("chat-service", "development"),
+        ("static-site", "web"),
     }
 
 

@@ -52,6 +52,7 @@ def test_oci_labels_are_set(fake_repo: Path) -> None:
     labels = dict(plan(fake_repo, "auth-service", version="v1.0.0").labels)
     assert labels == {
         "org.opencontainers.image.title": "auth-service",
+        "org.opencontainers.image.vendor": "SOS App",
         "org.opencontainers.image.version": "v1.0.0",
         "org.opencontainers.image.revision": SOURCE.commit,
         "org.opencontainers.image.created": "2025-10-29T03:30:00Z",

@@ -26,6 +26,7 @@ EXPR = "EXPR"  # stands for a CI expression such as ${{ matrix.service }}
 MATRIX = "MATRIX_SESSION"  # ${{ matrix.session }}: an entry of `nox -l --json -t build` (checked below)
 SHELL_OPERATORS = "();<>|&"
 SESSION_TASKS = {"build": "build", "verify": "verify", "scan": "scan", "push": "push"}
+SESSION_TASKS |= {"publish_platform": "publish", "merge": "merge"}
 
 
 def load(path: Path) -> dict[Any, Any]:
@@ -92,6 +93,8 @@ def all_sessions() -> tuple[dict[str, Any], ...]:
             "verify",
             "scan",
             "push",
+            "publish-platform",
+            "merge",
         ],
         cwd=REPO,
         capture_output=True,
@@ -156,7 +159,7 @@ def test_pipelines_are_valid_yaml_with_jobs(path: Path) -> None:
     else:
         assert data["name"] and data[True]  # YAML 1.1 reads the key `on` as True
         for name, job in data["jobs"].items():
-            assert job["runs-on"] == "ubuntu-latest", name
+            assert job["runs-on"] in ("ubuntu-latest", "${{ matrix.runner }}"), name
             assert set(job.get("needs", [])) <= set(data["jobs"]), name
         for job, output in re.findall(r"needs\.([\w-]+)\.outputs\.([\w-]+)", path.read_text()):
             assert output in data["jobs"][job]["outputs"], f"{job} has no output {output}"
@@ -208,3 +211,29 @@ def test_the_gitlab_child_pipeline_has_one_valid_job_per_build_session(tmp_path:
     (tmp_path / ".gitlab-ci.yml").write_text((tmp_path / "build-pipeline.yml").read_text())
     lint = subprocess.run(["gitlab-ci-verify", "--no-lint-api"], cwd=tmp_path, capture_output=True, text=True)
     assert lint.returncode == 0, lint.stdout + lint.stderr
+
+
+RELEASE = REPO / ".github" / "workflows" / "release.yml"
+
+
+def test_the_release_builds_each_platform_on_its_own_runner_whose_label_is_an_input() -> None:
+    data = load(RELEASE)
+    inputs = data[True]["workflow_dispatch"]["inputs"]
+    defaults = (inputs["amd64-runner"]["default"], inputs["arm64-runner"]["default"])
+    assert defaults == ("ubuntu-24.04", "ubuntu-24.04-arm")
+    assert "inputs.amd64-runner" in data["env"]["AMD64_RUNNER"] and "inputs.arm64-runner" in data["env"]["ARM64_RUNNER"]
+    assert data["jobs"]["platform"]["runs-on"] == "${{ matrix.runner }}"
+    assert set(data["jobs"]["merge"]["needs"]) == {"plan", "platform"}
+
+
+def test_the_gitlab_platform_jobs_run_on_runner_tags_per_platform() -> None:
+    job = load(GITLAB)["publish-platform"]
+    assert job["tags"] == ["$RUNNER_TAG"]
+    assert {m["PLATFORM"] for m in job["parallel"]["matrix"]} == {"linux/amd64", "linux/arm64"}
+    assert load(GITLAB)["release"]["needs"] == ["publish-platform"]
+
+
+def test_every_release_job_writes_its_summary_through_the_task() -> None:
+    commands = [c for _, c in calls("nox") if "publish_platform" in " ".join(c) or "merge" in " ".join(c)]
+    commands += [c for _, c in calls("nox") if "-t" in c and {"publish-platform", "merge"} & set(c)]
+    assert commands and all("--summary" in c for c in commands)

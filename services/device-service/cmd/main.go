@@ -14,7 +14,7 @@ import (
 	"syscall"
 	"time"
 
-	"github.com/sos-app/device-service/internal/health"
+	"github.com/sos-app/platform/health"
 	"github.com/sos-app/device-service/internal/server"
 )
 

@@ -14,7 +14,7 @@ import (
 	"syscall"
 	"time"
 
-	"github.com/sos-app/location-service/internal/health"
+	"github.com/sos-app/platform/health"
 	"github.com/sos-app/location-service/internal/server"
 )
 

@@ -64,8 +64,9 @@ class Finding:
 image_ref = resolve
 
 
-def require_image(engine: Any, ref: ImageRef) -> dict[str, Any]:
-    data = engine.inspect_image(ref.image)
+def require_image(engine: Any, ref: ImageRef, *, sized: bool = False) -> dict[str, Any]:
+    """The image's inspect; sized adds its history, for sizes.image_sizes."""
+    data = engine.sized_inspect(ref.image) if sized else engine.inspect_image(ref.image)
     if data is None:
         raise UsageError(f"image {ref.image} not found in the engine: build it first ({ref.build_hint()})")
     return data

@@ -22,7 +22,8 @@ CONFIG = ".hadolint.yaml"
 
 
 def dockerfiles(catalog: Catalog, given: Sequence[str] = ()) -> list[Path]:
-    """The files to lint: those given, else every dockerfiles/Dockerfile.* (not the .dockerignore files)."""
+    """The files to lint: those given, else every dockerfiles/Dockerfile.* (not the .dockerignore files) and
+    the services' own Dockerfiles."""
     if given:
         paths = [Path(p).resolve() for p in given]
         missing = [str(p) for p in paths if not p.is_file()]
@@ -30,6 +31,7 @@ def dockerfiles(catalog: Catalog, given: Sequence[str] = ()) -> list[Path]:
             raise UsageError(f"no such Dockerfile: {', '.join(missing)}")
         return paths
     found = sorted(p for p in catalog.dockerfiles.glob("Dockerfile.*") if not p.name.endswith(".dockerignore"))
+    found += sorted({svc.recipe.dockerfile for svc in catalog.services.values() if svc.language is None})
     if not found:
         raise UsageError(f"no Dockerfile.* in {catalog.dockerfiles}")
     return found

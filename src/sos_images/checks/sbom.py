@@ -39,7 +39,9 @@ def default_path(root: Path, ref: ImageRef, fmt: str) -> Path:
 
 
 def syft_argv(image: str, fmt: str, dest: Path) -> list[str]:
-    return ["syft", "scan", f"docker:{image}", "--quiet", "--output", f"{fmt}={dest}"]
+    """`image` is a local image, or a source syft names itself (registry:REPO@DIGEST: what a merge job has)."""
+    source = image if image.startswith("registry:") else f"docker:{image}"
+    return ["syft", "scan", source, "--quiet", "--output", f"{fmt}={dest}"]
 
 
 def components(doc: dict[str, Any], fmt: str) -> list[Component]:
@@ -89,7 +91,7 @@ def sbom(catalog: Catalog, ref: ImageRef, out: Reporter, *, fmt: str = "", outpu
 
 
 def render(ref: ImageRef, result: dict[str, Any], out: Reporter) -> None:
-    if ref.service.language.name == "go" and not result["go_stdlib"]:
+    if ref.service.kind == "go" and not result["go_stdlib"]:
         out.warn(f"no Go standard library in the SBOM of {ref.image}: a UPX-packed binary hides its modules")
     if out.json_mode:
         out.emit_json(result)

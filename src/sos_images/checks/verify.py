@@ -17,8 +17,9 @@ from ..catalog import Catalog
 from ..engine import Container, Engine
 from ..errors import CheckFailed
 from ..plans import OCI
-from ..report import Reporter, human_size
+from ..report import Reporter, size_text
 from ..settings import argument, pick, schema_key
+from ..sizes import image_sizes
 from . import Check, ImageRef, failed_names, print_checks, require_image
 
 PRODUCTION_UID = 1001
@@ -59,14 +60,14 @@ class VerifyResult:
 # --- Static checks: the image config only (pure) -----------------------------------------------------
 
 
-def static_checks(ref: ImageRef, data: dict[str, Any], source_url: str, budget_mb: int) -> list[Check]:
+def static_checks(ref: ImageRef, data: dict[str, Any], source_url: str, budget_mb: int | None) -> list[Check]:
     config = data.get("Config") or {}
     return [
         check_labels(ref, config.get("Labels") or {}, source_url),
         check_port(ref, config.get("ExposedPorts") or {}),
         check_user(ref, config.get("User") or ""),
-        check_healthcheck(config.get("Healthcheck") or {}),
-        check_size(ref, int(data.get("Size") or 0), budget_mb),
+        check_healthcheck(config.get("Healthcheck") or {}, ref.service.health_path, ref.service.language is None),
+        check_size(ref, *image_sizes(data), budget_mb),
     ]
 
 
@@ -82,20 +83,20 @@ def check_labels(ref: ImageRef, labels: dict[str, str], source_url: str) -> Chec
 
 
 def check_port(ref: ImageRef, exposed: dict[str, Any]) -> Check:
-    want = f"{ref.service.port}/tcp"
-    allowed = {want} | ({f"{ref.service.language.debug_port}/tcp"} if ref.target == "development" else set())
+    want, debug = f"{ref.service.port}/tcp", ref.service.debug_port
+    allowed = {want} | ({f"{debug}/tcp"} if debug and ref.target == "development" else set())
     ports = sorted(exposed)
     if want not in exposed:
         return Check("port", False, f"exposes {', '.join(ports) or 'nothing'}; the catalog says {want}")
-    extra = [p for p in ports if p not in allowed]
+    extra = [p for p in ports if p not in allowed and ref.service.language]  # an own Dockerfile may expose more
     if extra:
         return Check("port", False, f"exposes {', '.join(extra)} besides {want}")
     return Check("port", True, f"exposes {', '.join(ports)}")
 
 
 def expected_uid(ref: ImageRef) -> int | None:
-    """Production-like targets run as UID 1001; development only has to be non-root."""
-    return None if ref.target == "development" else PRODUCTION_UID
+    """Production-like targets of the built-in Dockerfiles run as UID 1001; others only have to be non-root."""
+    return None if ref.target == "development" or ref.service.language is None else PRODUCTION_UID
 
 
 def check_user(ref: ImageRef, user: str) -> Check:
@@ -108,9 +109,14 @@ def check_user(ref: ImageRef, user: str) -> Check:
     return Check("user", True, f"USER {user}")
 
 
-def check_healthcheck(health: dict[str, Any]) -> Check:
+def check_healthcheck(health: dict[str, Any], health_path: str | None = "/health", own: bool = False) -> Check:
+    """The built-in images must carry a HEALTHCHECK; an own Dockerfile may rely on its health-path instead."""
     test = health.get("Test") or []
-    if not test or test[0] == "NONE":
+    if not has_healthcheck(health):
+        if own and health_path:
+            return Check("healthcheck", None, f"no HEALTHCHECK in the image; health-endpoint probes {health_path}")
+        if own:
+            return Check("healthcheck", False, "no HEALTHCHECK in the image and no health-path: add one of them")
         return Check("healthcheck", False, "no HEALTHCHECK in the image")
     interval = (health.get("Interval") or 30 * NS) / NS
     command = " ".join(test[1:])
@@ -118,13 +124,22 @@ def check_healthcheck(health: dict[str, Any]) -> Check:
     return Check("healthcheck", True, f"{command} (every {interval:g}s in the image)")
 
 
-def check_size(ref: ImageRef, size: int, budget_mb: int) -> Check:
+def check_size(ref: ImageRef, download: int | None, unpacked: int, budget_mb: int | None) -> Check:
+    """Budgets are on the unpacked size, as the seed's figures ("<200MB for Node.js") mean."""
+    text = size_text(download, unpacked)
     if not ref.is_default_target:
-        default = ref.service.language.default_target
-        return Check("size", None, f"{human_size(size)}; budgets apply to the {default} image")
-    if size > budget_mb * 10**6:
-        return Check("size", False, f"{human_size(size)} is over the {budget_mb} MB budget")
-    return Check("size", True, f"{human_size(size)} (budget {budget_mb} MB)")
+        default = ref.service.default_target
+        return Check("size", None, f"{text}; budgets apply to the {default} image")
+    if budget_mb is None:
+        return Check("size", None, f"{text}; no budget-mb for this service")
+    if unpacked > budget_mb * 10**6:
+        return Check("size", False, f"{text}: unpacked is over the {budget_mb} MB budget")
+    return Check("size", True, f"{text} (budget {budget_mb} MB unpacked)")
+
+
+def has_healthcheck(health: dict[str, Any]) -> bool:
+    test = health.get("Test") or []
+    return bool(test) and test[0] != "NONE"
 
 
 def run_options(ref: ImageRef, health_test: list[str] | None, address: str = "127.0.0.1") -> dict[str, Any]:
@@ -152,9 +167,12 @@ def runtime_checks(engine: Engine, ref: ImageRef, config: dict[str, Any], timeou
     test = (config.get("Healthcheck") or {}).get("Test")
     where = engine.endpoint
     with engine.container(ref.image, **run_options(ref, test, where.publish_address)) as container:
-        checks = [wait_healthy(container, timeout)]
+        if has_healthcheck(config.get("Healthcheck") or {}) or ref.service.language is not None:
+            checks = [wait_healthy(container, timeout)]
+        else:
+            checks = [Check("healthy", None, "no HEALTHCHECK in the image: the health-endpoint check decides")]
         port = container.host_port(ref.service.port)
-        checks.append(check_endpoint(port, ref.service.health_path, host=where.probe_host))
+        checks.append(check_endpoint(port, ref.service.health_path, ref, host=where.probe_host))
         checks.append(check_process_user(container, ref, local=not where.remote))
         checks.append(check_stop(container))
     return checks
@@ -188,9 +206,13 @@ def _last_log(container: Container) -> str:
     return lines[-1][:160] if lines else "no output"
 
 
-def check_endpoint(port: int | None, path: str, timeout: float = 10.0, host: str = "127.0.0.1") -> Check:
+def check_endpoint(
+    port: int | None, path: str | None, ref: ImageRef | None = None, timeout: float = 10.0, host: str = "127.0.0.1"
+) -> Check:
     """GET the health path where the container listens: this machine's loopback, or a remote engine's host (then
     the detail names the URL, so it is plain where it was probed)."""
+    if path is None:
+        return Check("health-endpoint", None, "no health-path: the image's HEALTHCHECK is the health check")
     if port is None:
         return Check("health-endpoint", False, "no published port: the container is not running")
     url = f"http://{host}:{port}{path}"
@@ -204,6 +226,8 @@ def check_endpoint(port: int | None, path: str, timeout: float = 10.0, host: str
             if time.monotonic() > deadline:
                 return Check("health-endpoint", False, f"GET {shown}: {exc}")
             time.sleep(0.3)
+    if ref is not None and ref.service.language is None:  # an own Dockerfile: any service, not our /health JSON
+        return Check("health-endpoint", status == 200, f"GET {shown} answered {status}")
     return judge_health_response(shown, status, ctype, body)
 
 
@@ -252,7 +276,7 @@ def check_stop(container: Container) -> Check:
 
 
 def check_version_flag(engine: Engine, ref: ImageRef, config: dict[str, Any]) -> Check:
-    if ref.service.language.name != "go":
+    if ref.service.kind != "go":
         return Check("version-flag", None, "only the Go binaries take --version")
     binary = app_binary(config)
     with engine.container(ref.image, entrypoint=[binary], command=["--version"], **HARDENING) as container:
@@ -269,7 +293,7 @@ def check_version_flag(engine: Engine, ref: ImageRef, config: dict[str, Any]) ->
 
 
 def check_no_shell(engine: Engine, ref: ImageRef) -> Check:
-    if ref.service.language.name != "go" or not ref.is_default_target:
+    if ref.service.kind != "go" or not ref.is_default_target:
         return Check("no-shell", None, "only the scratch image (Go production) must have no shell")
     with engine.container(ref.image, start=False) as container:
         found = [path for path in SHELLS if engine.path_exists(container, path)]
@@ -281,11 +305,12 @@ def check_no_shell(engine: Engine, ref: ImageRef) -> Check:
 # --- The task ----------------------------------------------------------------------------------------
 
 
-def budget_for(catalog: Catalog, ref: ImageRef, override: str | int | None = None) -> int:
-    """--budget-mb (read like the key), then the service's budget-mb, then the language's: the catalog has both."""
+def budget_for(catalog: Catalog, ref: ImageRef, override: str | int | None = None) -> int | None:
+    """--budget-mb (read like the key), then the service's budget-mb, then the language's (an own Dockerfile
+    has none): the catalog has them all."""
     if override:
         return argument(schema_key("services.*", "budget-mb").checker, override, "--budget-mb")
-    return ref.service.budget_mb or catalog.budgets_mb[ref.service.language.name]
+    return ref.service.budget_mb or catalog.budgets_mb.get(ref.service.kind)
 
 
 def verify(
@@ -302,7 +327,7 @@ def verify(
     budget = budget_for(catalog, ref, budget_mb)
     engine = engine or Engine()
     engine.ping()
-    data = require_image(engine, ref)
+    data = require_image(engine, ref, sized=True)
     config = data.get("Config") or {}
     announce(ref, config, out)
     checks = static_checks(ref, data, catalog.source_url, budget)
@@ -314,7 +339,7 @@ def verify(
 
 
 def announce(ref: ImageRef, config: dict[str, Any], out: Reporter) -> None:
-    out.info(f"Verifying {ref.image} ({ref.service.language.name}, target {ref.target})")
+    out.info(f"Verifying {ref.image} ({ref.service.kind}, target {ref.target})")
     interval = ((config.get("Healthcheck") or {}).get("Interval") or 30 * NS) / NS
     out.info(
         f"Health check interval overridden to {HEALTH['interval'] // NS}s for this run (the image says {interval:g}s); "

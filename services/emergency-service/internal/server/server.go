@@ -10,7 +10,7 @@ import (
 	"time"
 
 	"github.com/sos-app/emergency-service/internal/handlers"
-	"github.com/sos-app/emergency-service/internal/health"
+	"github.com/sos-app/platform/health"
 )
 
 // Config configures the HTTP server.

@@ -1,0 +1,3 @@
+module github.com/sos-app/platform
+
+go 1.21
