@@ -253,14 +253,22 @@ class Engine:
                 detail = body.decode("utf-8", "replace").strip()[:200]
                 raise CommandFailed(f"reading the history of {ref} failed: {detail}")
             return json.loads(body)
-        return self._sdk.api.history(ref)
+        import docker
+
+        try:
+            return self._sdk.api.history(ref)
+        except docker.errors.APIError as exc:
+            raise CommandFailed(f"reading the history of {ref} failed: {exc.explanation or exc}") from None
 
     def sized_inspect(self, ref: str) -> dict[str, Any] | None:
         """inspect_image plus the layer history, which holds the unpacked sizes (see report.image_sizes)."""
         data = self.inspect_image(ref)
-        if data is not None:
-            data = {**data, HISTORY_KEY: self.history(ref)}
-        return data
+        if data is None:
+            return None
+        try:
+            return {**data, HISTORY_KEY: self.history(ref)}
+        except CommandFailed:  # a foreign platform's image has no unpacked snapshot here: the engine's Size only
+            return data
 
     def image_archive(self, ref: str) -> Any:
         """`docker save` of one image as an iterator of byte chunks (a docker-archive tar)."""
