@@ -88,6 +88,8 @@ def _push(catalog: Catalog, release: Release, out: Reporter, dry_run: bool = Fal
     todo = replace(plan, tags=tuple(checked.release.to_push))
     if dry_run:
         return result | {"digest": checked.image.digest, "pushed": [{"ref": r, "digest": ""} for r in todo.refs]}
+    if not todo.tags:  # every tag already holds this image: say which local image that is, as a push does
+        out.line("PUSH", f"local image {checked.source}")
     pushed = push(todo, engine, out) if todo.tags else []
     return result | _pushed_facts(engine, pushed, plan.refs[0], checked.current_digest, out)
 

@@ -115,10 +115,11 @@ def test_a_prerelease_gets_no_latest(registry, release) -> None:
 
 
 def test_build_metadata_builds_and_pushes_what_the_release_pushes(registry, client) -> None:
-    version = f"v1.2.3+build.{RUN_ID}"
+    # A version of its own: v1.2.3 (the release fixture's) is immutable and holds other content by now.
+    version = f"v0.9.3+build.{RUN_ID}"
     built = invoke("build", "--service", SERVICE, "--version", version)
     assert built.returncode == 0, built.stderr[-2000:]
-    local = f"ghcr.io/sos-app/{SERVICE}:v1.2.3-build.{RUN_ID}"
+    local = f"ghcr.io/sos-app/{SERVICE}:v0.9.3-build.{RUN_ID}"
     try:
         assert client.images.get(local).labels["org.opencontainers.image.version"] == version
         assert login(registry).returncode == 0
@@ -131,23 +132,31 @@ def test_build_metadata_builds_and_pushes_what_the_release_pushes(registry, clie
             "--version",
             version,
             "--semver",
+            "--no-latest",  # latest must not move to this test's version: other tests read it
             "--json",
             env=registry.env,
         )
         assert result.returncode == 0, result.stderr[-2000:]
         pushed = [p["ref"].rsplit(":", 1)[1] for p in json.loads(result.stdout)["pushed"]]
-        assert pushed == [f"v1.2.3-build.{RUN_ID}", "1.2.3", "1.2", "1", "latest"]
+        assert pushed == [f"v0.9.3-build.{RUN_ID}", "0.9.3", "0.9", "0"]
     finally:
         with contextlib.suppress(Exception):
             client.images.remove(local)
 
 
-def test_push_without_login_fails_clearly(registry, release, tmp_path) -> None:
+def test_push_without_login_fails_clearly(registry, release, client, tmp_path) -> None:
+    # A version no other test pushed: a re-push of tags that already hold this image pushes nothing, so succeeds.
+    version = f"v0.0.1-nologin.{RUN_ID}"
+    local = f"ghcr.io/sos-app/{SERVICE}:{version}"
+    client.images.get(release.image).tag(local)
     env = {**registry.env, "DOCKER_CONFIG": str(tmp_path)}
-    result = invoke("push", "--service", SERVICE, "--registry", "private", "--version", "v1.2.3", env=env)
-    assert result.returncode == 1
+    try:
+        result = invoke("push", "--service", SERVICE, "--registry", "private", "--version", version, env=env)
+    finally:
+        client.images.remove(local)
+    assert result.returncode == 1, result.stderr[-2000:]
     last = result.stderr.strip().splitlines()[-1]
-    assert last.startswith(f"error: push of {registry.host}/sos-app/{SERVICE}:v1.2.3 failed: "), last
+    assert last.startswith(f"error: push of {registry.host}/sos-app/{SERVICE}:{version} failed: "), last
     assert last.endswith(f"log in first: invoke login (docker login {registry.host})"), last
     assert "Traceback" not in result.stderr
 
