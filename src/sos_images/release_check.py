@@ -11,7 +11,7 @@ import io
 import json
 import os
 import tarfile
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -20,6 +20,7 @@ from .errors import UsageError
 from .registry import PushPlan, credentials, local_source
 from .registry_api import RegistryClient, RegistryReadError, list_tags, platforms_of, remote_image, stored_login
 from .release_rules import Image, Release, ReleaseRequest, decide
+from .streams import ChunkReader
 
 DOCKER_HUB = {"docker.io": "registry-1.docker.io", "index.docker.io": "registry-1.docker.io"}
 SMALL_BLOB = 1 << 20  # manifests and configs; layers are skipped
@@ -114,30 +115,10 @@ def local_image(engine: Engine, source: str, remote: list[Image]) -> Image:
     return Image(digest, saved_platforms(engine.image_archive(source)))
 
 
-class _Chunks(io.RawIOBase):
-    """A byte-chunk iterator as a readable stream (tarfile's stream mode reads it once, front to back)."""
-
-    def __init__(self, chunks: Iterable[bytes]) -> None:
-        self._chunks: Iterator[bytes] = iter(chunks)
-        self._rest = b""
-
-    def readable(self) -> bool:
-        return True
-
-    def readinto(self, buffer: Any) -> int:
-        while not self._rest:
-            self._rest = next(self._chunks, b"")
-            if not self._rest:
-                return 0
-        n = min(len(buffer), len(self._rest))
-        buffer[:n], self._rest = self._rest[:n], self._rest[n:]
-        return n
-
-
 def saved_platforms(chunks: Iterable[bytes]) -> dict[str, str]:
     """platform -> content id of the image in a `docker save` OCI archive (its small blobs, layers skipped)."""
     blobs: dict[str, bytes] = {}
-    with tarfile.open(fileobj=io.BufferedReader(_Chunks(chunks)), mode="r|") as archive:
+    with tarfile.open(fileobj=io.BufferedReader(ChunkReader(chunks)), mode="r|") as archive:
         for member in archive:
             if member.isfile() and member.size <= SMALL_BLOB and (member.name.startswith("blobs/") or
                                                                    member.name == "index.json"):  # fmt: skip

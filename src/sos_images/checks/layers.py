@@ -19,7 +19,7 @@ import json
 import re
 import tarfile
 import tempfile
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Any
@@ -30,6 +30,7 @@ from ..engine import Engine
 from ..errors import CheckFailed, UsageError, tool_json
 from ..report import Reporter, human_size
 from ..settings import pick
+from ..streams import ChunkReader
 from . import ImageRef, require_image
 
 WHITEOUT = ".wh."
@@ -54,28 +55,6 @@ class Entry:
 
 
 # --- Reading a docker-archive (or OCI layout) tar stream --------------------------------------------
-
-
-class ChunkReader(io.RawIOBase):
-    """A readable file over an iterator of byte chunks, so tarfile can stream `docker save`."""
-
-    def __init__(self, chunks: Iterable[bytes]) -> None:
-        self._chunks: Iterator[bytes] = iter(chunks)
-        self._buffer = b""
-
-    def readable(self) -> bool:
-        return True
-
-    def readinto(self, target: Any) -> int:
-        while not self._buffer:
-            try:
-                self._buffer = next(self._chunks)
-            except StopIteration:
-                return 0
-        size = min(len(target), len(self._buffer))
-        target[:size] = self._buffer[:size]
-        self._buffer = self._buffer[size:]
-        return size
 
 
 def normalize(name: str) -> str:
